@@ -1,0 +1,95 @@
+"""The support portal: ``create_app`` builds it from small register steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from portal.config import ROOT, Config
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str((config or Config).INSTANCE_DIR),
+    )
+    app.config.from_object(config or Config)
+    app.config.update(overrides)
+    Path(app.config["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_templating(app)
+    register_security(app)
+    register_cli(app)
+    from portal.errors import register_errors
+
+    register_errors(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from portal.database import configure_sqlite
+    from portal.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
+
+    from portal.accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal.auth.views import bp as auth
+    from portal.cases.views import bp as cases
+    from portal.desk.views import bp as desk
+    from portal.kb.views import bp as kb
+    from portal.main.views import bp as main
+
+    for blueprint in (main, auth, cases, desk, kb):
+        app.register_blueprint(blueprint)
+
+
+def register_templating(app: Flask) -> None:
+    from portal import templating
+
+    templating.init_app(app)
+
+
+def register_security(app: Flask) -> None:
+    csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def register_cli(app: Flask) -> None:
+    from portal.demo.cli import demo
+
+    app.cli.add_command(demo)

@@ -1,0 +1,81 @@
+"""Every read of cases goes through here, scoped to what the person may see."""
+
+from __future__ import annotations
+
+from flask import abort
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from portal.accounts.models import Account, Role, User
+from portal.cases.models import Case, CaseEvent, Status, parse_reference
+from portal.extensions import db
+
+
+def scoped_cases(user: User) -> Select:
+    query = select(Case)
+    if user.role == Role.CUSTOMER:
+        return query.where(Case.account_id == user.account_id)
+    if user.role == Role.TAM:
+        return query.where(
+            Case.account_id.in_(select(Account.id).where(Account.tam_id == user.id))
+        )
+    if user.role in (Role.AGENT, Role.ADMIN):
+        return query
+    return query.where(False)
+
+
+def get_case_or_404(reference: str, user: User) -> Case:
+    """Another account's case answers 404 like a missing one, so references cannot be probed."""
+    case_id = parse_reference(reference)
+    if case_id is None:
+        abort(404)
+    case = db.session.scalars(
+        scoped_cases(user)
+        .where(Case.id == case_id)
+        .options(
+            joinedload(Case.account).joinedload(Account.tam),
+            joinedload(Case.requester),
+            joinedload(Case.assignee),
+        )
+    ).first()
+    if case is None:
+        abort(404)
+    return case
+
+
+def timeline(case: Case, viewer: User, after: int = 0) -> list[CaseEvent]:
+    query = (
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.id > after)
+        .options(joinedload(CaseEvent.author), selectinload(CaseEvent.attachments))
+        .order_by(CaseEvent.id)
+    )
+    if not viewer.is_staff:
+        query = query.where(CaseEvent.internal.is_(False))
+    return list(db.session.scalars(query).unique())
+
+
+def filter_cases(
+    query: Select, status: str = "", kind: str = "", q: str = ""
+) -> Select:
+    if status == "open":
+        query = query.where(Case.status != Status.RESOLVED)
+    elif status:
+        query = query.where(Case.status == status)
+    if kind:
+        query = query.where(Case.kind == kind)
+    q = q.strip()
+    if q:
+        case_id = parse_reference(q) if q.upper().startswith("CS-") else None
+        if case_id is None and q.isdigit():
+            case_id = int(q)
+        escaped = q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions = [func.lower(Case.subject).like(f"%{escaped}%", escape="\\")]
+        if case_id is not None:
+            conditions.append(Case.id == case_id)
+        query = query.where(or_(*conditions))
+    return query
+
+
+def paginate(query: Select, page: int, per_page: int):
+    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)

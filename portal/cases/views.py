@@ -1,0 +1,262 @@
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.cases import services
+from portal.cases.attachments import path_of
+from portal.cases.forms import (
+    KIND_FORMS,
+    KIND_HINTS,
+    DisputeForm,
+    ProposeResolutionForm,
+    ReplyForm,
+)
+from portal.cases.models import KIND_LABELS, STATUS_LABELS, Attachment, Case, Kind, Status
+from portal.cases.presenters import next_step
+from portal.cases.queries import (
+    filter_cases,
+    get_case_or_404,
+    paginate,
+    scoped_cases,
+    timeline,
+)
+from portal.extensions import db, limiter
+from portal.forms import EmptyForm
+from portal.htmx import render, wants_fragment
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+
+CASE_PAGE = "cases/detail.html"
+
+
+@bp.before_request
+@login_required
+def _signed_in():
+    """Every route here needs a signed-in user."""
+
+
+def uploaded_files(field) -> list[services.NewFile]:
+    return [
+        services.NewFile(f.filename, f.mimetype, f.read())
+        for f in (field.data or [])
+        if f and getattr(f, "filename", "")
+    ]
+
+
+def case_view_url(case: Case) -> str:
+    endpoint = "desk.case" if current_user.is_staff else "cases.detail"
+    return url_for(endpoint, reference=case.reference)
+
+
+def case_context(case: Case, after: int = 0, **forms) -> dict:
+    user = current_user
+    events = timeline(case, user, after)
+    proposal_open = case.status == Status.RESOLUTION_PROPOSED
+    other_side = proposal_open and case.proposed_by != user.side
+    context = {
+        "case": case,
+        "events": events,
+        "last_event_id": events[-1].id if events else after,
+        "staff_view": user.is_staff,
+        "turn": next_step(case, user),
+        "can_reply": case.is_open,
+        "can_propose": case.is_open and not proposal_open,
+        "can_answer_proposal": other_side,
+        "needs_resolution_kind": case.kind == Kind.CRITICAL,
+        "poll_seconds": current_app.config["TIMELINE_POLL_SECONDS"],
+        "reply_form": forms.get("reply_form") or ReplyForm(formdata=None),
+        "propose_form": forms.get("propose_form") or ProposeResolutionForm(formdata=None),
+        "dispute_form": forms.get("dispute_form") or DisputeForm(formdata=None),
+        "button_form": EmptyForm(formdata=None),
+    }
+    if user.is_staff:
+        from portal.desk.views import staff_context
+
+        context.update(staff_context(case, forms))
+    return context
+
+
+@bp.get("")
+def index():
+    status = request.args.get("status", "open")
+    kind = request.args.get("kind", "")
+    q = request.args.get("q", "")[:200]
+    if status not in ("", "open", *Status):
+        status = "open"
+    if kind not in ("", *Kind):
+        kind = ""
+    query = filter_cases(scoped_cases(current_user), status, kind, q)
+    page = paginate(
+        query.order_by(Case.last_activity_at.desc(), Case.id.desc()),
+        request.args.get("page", 1, type=int),
+        current_app.config["CASES_PER_PAGE"],
+    )
+    return render(
+        "cases/index.html",
+        blocks="case_results",
+        page=page,
+        filters={"status": status, "kind": kind, "q": q},
+        kind_labels=KIND_LABELS,
+        status_labels=STATUS_LABELS,
+    )
+
+
+def _customer_kind(raw: str | None) -> Kind | None:
+    return Kind(raw) if raw in KIND_FORMS else None
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["CASE_CREATE_RATE_LIMIT"], methods=["POST"])
+def new():
+    if not current_user.is_customer:
+        return redirect(url_for("desk.queue"), 303)
+    kind = _customer_kind(request.values.get("kind"))
+    form = KIND_FORMS[kind]() if kind else None
+    if form is not None and request.method == "POST" and form.validate_on_submit():
+        case = services.open_case(
+            current_user,
+            kind,
+            form.subject.data,
+            form.description.data,
+            details=form.details(),
+            files=uploaded_files(form.attachments),
+        )
+        db.session.commit()
+        target = url_for("cases.detail", reference=case.reference)
+        if kind == Kind.CRITICAL:
+            target = url_for("main.hotline", opened=case.reference)
+        if wants_fragment():
+            return "", 204, {"HX-Redirect": target}
+        return redirect(target, 303)
+    status = 422 if form is not None and form.errors else 200
+    return render(
+        "cases/new.html",
+        blocks="case_form",
+        status=status,
+        form=form,
+        kind=kind,
+        kinds=list(KIND_FORMS),
+        kind_labels=KIND_LABELS,
+        kind_hints=KIND_HINTS,
+    )
+
+
+@bp.get("/<reference>")
+def detail(reference: str):
+    case = get_case_or_404(reference, current_user)
+    if current_user.is_staff:
+        return redirect(url_for("desk.case", reference=case.reference))
+    return render(CASE_PAGE, **case_context(case))
+
+
+@bp.get("/<reference>/timeline")
+def timeline_poll(reference: str):
+    """The live timeline: only public events newer than ``after`` (all of them for staff).
+    204 when there is nothing new; 286 once the case is resolved, to stop polling."""
+    case = get_case_or_404(reference, current_user)
+    after = request.args.get("after", 0, type=int)
+    if not wants_fragment():
+        return render(CASE_PAGE, **case_context(case))
+    context = case_context(case, after=max(after, 0))
+    done = not case.is_open
+    if not context["events"]:
+        response = current_app.response_class(status=286 if done else 204)
+        response.vary.add("HX-Request")
+        return response
+    return render(
+        CASE_PAGE,
+        blocks=["timeline_entries", "timeline_poller", "case_summary", "case_actions"],
+        status=286 if done else 200,
+        oob=True,
+        **context,
+    )
+
+
+def _after_action(case: Case, block: str, **forms):
+    """A plain POST redirects; an htmx POST gets its refreshed block and tells the
+    timeline to fetch what changed."""
+    if not wants_fragment():
+        return redirect(case_view_url(case), 303)
+    response = render(CASE_PAGE, blocks=block, **case_context(case, **forms))
+    response.headers["HX-Trigger"] = "case-changed"
+    return response
+
+
+def _invalid(case: Case, block: str, **forms):
+    return render(CASE_PAGE, blocks=block, status=422, **case_context(case, **forms))
+
+
+@bp.post("/<reference>/replies")
+def reply(reference: str):
+    case = get_case_or_404(reference, current_user)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _invalid(case, "reply_form", reply_form=form)
+    services.reply(case, current_user, form.body.data, uploaded_files(form.attachments))
+    db.session.commit()
+    return _after_action(case, "reply_form")
+
+
+@bp.post("/<reference>/resolution")
+def propose(reference: str):
+    case = get_case_or_404(reference, current_user)
+    form = ProposeResolutionForm()
+    valid = form.validate_on_submit()
+    if valid and case.kind == Kind.CRITICAL and not form.resolution_kind.data:
+        form.resolution_kind.errors = ["Say whether this is a fix or a workaround."]
+        valid = False
+    if not valid:
+        return _invalid(case, "case_actions", propose_form=form)
+    services.propose_resolution(case, current_user, form.summary.data, form.resolution_kind.data)
+    db.session.commit()
+    return _after_action(case, "case_actions")
+
+
+@bp.post("/<reference>/resolution/accept")
+def accept(reference: str):
+    case = get_case_or_404(reference, current_user)
+    if not EmptyForm().validate_on_submit():
+        return _invalid(case, "case_actions")
+    services.accept_resolution(case, current_user)
+    db.session.commit()
+    return _after_action(case, "case_actions")
+
+
+@bp.post("/<reference>/resolution/dispute")
+def dispute(reference: str):
+    case = get_case_or_404(reference, current_user)
+    form = DisputeForm()
+    if not form.validate_on_submit():
+        return _invalid(case, "case_actions", dispute_form=form)
+    services.dispute_resolution(case, current_user, form.reason.data)
+    db.session.commit()
+    return _after_action(case, "case_actions")
+
+
+@bp.get("/<reference>/attachments/<int:attachment_id>/<path:filename>")
+def attachment(reference: str, attachment_id: int, filename: str):
+    case = get_case_or_404(reference, current_user)
+    item = db.session.scalar(
+        select(Attachment).where(Attachment.id == attachment_id, Attachment.case_id == case.id)
+    )
+    if item is None or (item.event is not None and item.event.internal and not current_user.is_staff):
+        return render("errors/error.html", status=404, title="Not found", reason="No such attachment.")
+    response = send_file(
+        path_of(item),
+        mimetype="application/octet-stream",
+        as_attachment=True,
+        download_name=item.filename,
+        max_age=0,
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,19 @@
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from portal.cases.forms import MAX_BODY
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("Internal note", validators=[DataRequired(), Length(max=MAX_BODY)])
+
+
+class RequestInfoForm(FlaskForm):
+    body = TextAreaField(
+        "What do you need from the customer?", validators=[DataRequired(), Length(max=MAX_BODY)]
+    )
+
+
+class AssignForm(FlaskForm):
+    assignee_id = SelectField("Owner", coerce=int, validators=[DataRequired()])

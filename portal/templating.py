@@ -1,0 +1,65 @@
+"""Filters and globals that templates use to show times and states."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from portal.markdown import render_markdown
+from portal.timeutil import utcnow
+
+
+def viewer_zone() -> ZoneInfo:
+    if current_user and current_user.is_authenticated:
+        return current_user.zone
+    return ZoneInfo("UTC")
+
+
+def as_aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo | str | None = None, fmt: str = "%a %d %b %Y %H:%M %Z") -> str:
+    if moment is None:
+        return ""
+    if isinstance(zone, str):
+        zone = ZoneInfo(zone)
+    return as_aware(moment).astimezone(zone or viewer_zone()).strftime(fmt)
+
+
+def relative(moment: datetime | None, now: datetime | None = None) -> str:
+    """'in 7 min', '2 h ago', '3 d ago'."""
+    if moment is None:
+        return ""
+    now = now or utcnow()
+    seconds = (as_aware(moment) - as_aware(now)).total_seconds()
+    future, seconds = seconds > 0, abs(seconds)
+    if seconds < 60:
+        return "just now" if not future else "in under a minute"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            amount = int(seconds // size)
+            return f"in {amount} {unit}" if future else f"{amount} {unit} ago"
+    return ""
+
+
+def iso(moment: datetime | None) -> str:
+    return as_aware(moment).isoformat() if moment else ""
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        localtime=local_time, relative=relative, iso=iso, markdown=render_markdown
+    )
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def globals_():
+        return {
+            "hotline_number": current_app.config["HOTLINE_NUMBER"],
+            "now": utcnow(),
+        }
