@@ -57,6 +57,13 @@ def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
+    # The UI macros are globals rather than per-template imports: a fragment rendered
+    # from a single block never runs the template's top-level imports.
+    app.jinja_env.globals["current_user"] = current_user
+    macros = app.jinja_env.get_template("_macros/ui.html").module
+    for name in ("status_badge", "kind_badge", "when", "field", "pager"):
+        app.jinja_env.globals[name] = getattr(macros, name)
+
     @app.context_processor
     def globals_():
         return {

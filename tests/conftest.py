@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -78,6 +79,7 @@ def app(database, tmp_path):
         INSTANCE_DIR=tmp_path,
         UPLOAD_DIR=tmp_path / "attachments",
     )
+    app.test_client_class = PortalClient
     with app.app_context():
         yield app
         db.session.remove()
@@ -86,15 +88,30 @@ def app(database, tmp_path):
         db.engine.dispose()
 
 
-class PortalClient:
-    """The Flask test client plus sign-in and CSRF tokens, as a browser has them."""
+class PortalClient(FlaskClient):
+    """The Flask test client plus sign-in and CSRF tokens, as a browser has them.
 
-    def __init__(self, flask_client):
-        self.raw = flask_client
+    Each request runs in an app context of its own, as in production: otherwise
+    it would share the test's ``g`` (cached user, CSRF token) and database session.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self._token: str | None = None
 
-    def __getattr__(self, name):
-        return getattr(self.raw, name)
+    @property
+    def raw(self) -> "PortalClient":
+        return self
+
+    def open(self, *args, **kwargs):
+        # End the test's own transaction around the request, as separate
+        # processes would: it may neither hold a lock nor read a stale snapshot.
+        db.session.commit()
+        try:
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
+        finally:
+            db.session.commit()
 
     def login(self, user: User, password: str = PASSWORD):
         response = self.post("/login", data={"email": user.email, "password": password})
@@ -104,26 +121,24 @@ class PortalClient:
 
     def csrf_token(self) -> str:
         if self._token is None:
-            page = self.raw.get("/kb").text
+            page = self.get("/kb").text
             self._token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
         return self._token
 
-    def post(self, url, data=None, headers=None, csrf=True, **kwargs):
+    def post(self, *args, data=None, csrf=True, **kwargs):
         data = dict(data or {})
         if csrf and "csrf_token" not in data:
             data["csrf_token"] = self.csrf_token()
-        return self.raw.post(url, data=data, headers=headers or {}, **kwargs)
+        return super().post(*args, data=data, **kwargs)
 
     def htmx(self, method: str, url: str, **kwargs):
         headers = {"HX-Request": "true", **kwargs.pop("headers", {})}
-        if method == "get":
-            return self.raw.get(url, headers=headers, **kwargs)
-        return self.post(url, headers=headers, **kwargs)
+        return getattr(self, method)(url, headers=headers, **kwargs)
 
 
 @pytest.fixture
 def client(app):
-    return PortalClient(app.test_client())
+    return app.test_client()
 
 
 @pytest.fixture
@@ -131,7 +146,7 @@ def make_client(app):
     """A fresh client per person, for scenarios with several people at once."""
 
     def factory(user: User | None = None) -> PortalClient:
-        c = PortalClient(app.test_client())
+        c = app.test_client()
         if user is not None:
             c.login(user)
         return c

@@ -106,7 +106,7 @@ class CriticalForm(NewCaseForm):
     since = DateTimeLocalField(
         "Failing since (your local time)", format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
     )
-    errors = TextAreaField(
+    error_samples = TextAreaField(
         "Sample errors or request ids",
         validators=[DataRequired(), Length(max=MAX_BODY)],
         description="Paste a few full error responses (status code and body) or SMTP replies.",
@@ -114,7 +114,7 @@ class CriticalForm(NewCaseForm):
     contact_phone = StringField(
         "Phone number for the callback", validators=[DataRequired(), Length(max=40)]
     )
-    detail_fields = ("channel", "since", "errors", "contact_phone")
+    detail_fields = ("channel", "since", "error_samples", "contact_phone")
 
 
 KIND_FORMS: dict[Kind, type[NewCaseForm]] = {
