@@ -57,9 +57,10 @@ def case_view_url(case: Case) -> str:
     return url_for(endpoint, reference=case.reference)
 
 
-def case_context(case: Case, after: int = 0, **forms) -> dict:
+def case_context(case: Case, after: int = 0, events=None, **forms) -> dict:
     user = current_user
-    events = timeline(case, user, after)
+    if events is None:
+        events = timeline(case, user, after)
     proposal_open = case.status == Status.RESOLUTION_PROPOSED
     other_side = proposal_open and case.proposed_by != user.side
     context = {
@@ -166,12 +167,14 @@ def timeline_poll(reference: str):
     after = request.args.get("after", 0, type=int)
     if not wants_fragment():
         return render(CASE_PAGE, **case_context(case))
-    context = case_context(case, after=max(after, 0))
+    after = max(after, 0)
+    events = timeline(case, current_user, after)
     done = not case.is_open
-    if not context["events"]:
+    if not events:
         response = current_app.response_class(status=286 if done else 204)
         response.vary.add("HX-Request")
         return response
+    context = case_context(case, after=after, events=events)
     return render(
         CASE_PAGE,
         blocks=["timeline_entries", "timeline_poller", "case_summary", "case_actions"],
