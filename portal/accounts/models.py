@@ -79,6 +79,8 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(String(16), default="en")
     active: Mapped[bool] = mapped_column(default=True)
     on_duty: Mapped[bool] = mapped_column(default=False)
+    # {"agent_reply": false, ...}: a missing key means the default (on).
+    notification_prefs: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 

@@ -99,6 +99,14 @@ class Case(db.Model):
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    # The clocks: due times are stored so sweeps and queues are indexed queries,
+    # and recomputed from the events by one function whenever an event moves them.
+    first_response_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    hotline_intake_at: Mapped[datetime | None]
+    callback_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    callback_at: Mapped[datetime | None]
+    update_interval_minutes: Mapped[int] = mapped_column(default=60, server_default="60")
+    next_update_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
     account: Mapped[Account] = relationship()
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
