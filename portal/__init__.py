@@ -31,6 +31,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    import portal.models  # noqa: F401  (every table in the metadata)
     from portal.database import configure_sqlite
     from portal.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
 
