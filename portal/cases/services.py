@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from blinker import Namespace
 from sqlalchemy import select
 
 from portal.accounts.models import Role, User
@@ -21,6 +22,12 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 
 CUSTOMER_KINDS = (Kind.BUG, Kind.CONFIGURATION, Kind.INFORMATION, Kind.CRITICAL)
+
+signals = Namespace()
+# Sent inside the transaction, once the event has its id: receivers (the clocks,
+# the outbox) write what follows from the event in the same transaction, so it
+# commits or rolls back with it. Receivers get (case, event=...).
+event_added = signals.signal("case-event-added")
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,8 @@ def add_event(
     db.session.add(event)
     if not internal:
         case.last_activity_at = utcnow()
+    db.session.flush()
+    event_added.send(case, event=event)
     return event
 
 
