@@ -92,5 +92,7 @@ def register_security(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from portal.demo.cli import demo
+    from portal.tasks import worker_command
 
     app.cli.add_command(demo)
+    app.cli.add_command(worker_command)

@@ -46,7 +46,8 @@ class Config:
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Support <support@support.example>")
     MAIL_SUPPRESS_SEND = _env("MAIL_SUPPRESS_SEND", "0") == "1"
 
-    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    REDIS_URL = _env("REDIS_URL")
+    RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = _env("LOGIN_RATE_LIMIT", "10 per minute")
     RESET_RATE_LIMIT = _env("RESET_RATE_LIMIT", "5 per hour")
