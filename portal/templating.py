@@ -46,13 +46,43 @@ def relative(moment: datetime | None, now: datetime | None = None) -> str:
     return ""
 
 
+DAY_NAMES = {"mon": "Mon", "tue": "Tue", "wed": "Wed", "thu": "Thu", "fri": "Fri", "sat": "Sat", "sun": "Sun"}
+
+
+def hours_summary(hours: dict) -> str:
+    """{"mon": [["09:00","17:00"]], ...} -> "Mon–Fri 09:00–17:00; Sat 10:00–14:00"."""
+    groups: list[tuple[list[str], str]] = []
+    for day in DAY_NAMES:
+        spans = ", ".join(f"{start}–{end}" for start, end in hours.get(day, []))
+        if not spans:
+            continue
+        if groups and groups[-1][1] == spans and _follows(groups[-1][0][-1], day):
+            groups[-1][0].append(day)
+        else:
+            groups.append(([day], spans))
+    parts = []
+    for days, spans in groups:
+        label = DAY_NAMES[days[0]] if len(days) == 1 else f"{DAY_NAMES[days[0]]}–{DAY_NAMES[days[-1]]}"
+        parts.append(f"{label} {spans}")
+    return "; ".join(parts) or "No business hours set"
+
+
+def _follows(previous: str, day: str) -> bool:
+    order = list(DAY_NAMES)
+    return order.index(day) == order.index(previous) + 1
+
+
 def iso(moment: datetime | None) -> str:
     return as_aware(moment).isoformat() if moment else ""
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        localtime=local_time, relative=relative, iso=iso, markdown=render_markdown
+        localtime=local_time,
+        relative=relative,
+        iso=iso,
+        markdown=render_markdown,
+        hours_summary=hours_summary,
     )
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -34,9 +34,16 @@ class AttachmentsMixin:
 
 
 class NewCaseForm(AttachmentsMixin, FlaskForm):
-    subject = StringField("Subject", validators=[DataRequired(), Length(max=200)])
+    subject = StringField(
+        "Subject",
+        validators=[
+            DataRequired("Give the case a short subject, e.g. \"Gmail defers with 421 4.7.28\"."),
+            Length(max=200),
+        ],
+    )
     description = TextAreaField(
-        "Description", validators=[DataRequired(), Length(max=MAX_BODY)]
+        "Description",
+        validators=[DataRequired("Describe what you see and since when."), Length(max=MAX_BODY)],
     )
     detail_fields: tuple[str, ...] = ()
 
@@ -134,12 +141,17 @@ KIND_HINTS = {
 
 
 class ReplyForm(AttachmentsMixin, FlaskForm):
-    body = TextAreaField("Your reply", validators=[DataRequired(), Length(max=MAX_BODY)])
+    body = TextAreaField(
+        "Your reply",
+        id="reply-body",
+        validators=[DataRequired("Write the reply before sending it."), Length(max=MAX_BODY)],
+    )
 
 
 class ProposeResolutionForm(FlaskForm):
     summary = TextAreaField(
-        "What resolves this case", validators=[DataRequired(), Length(max=MAX_BODY)]
+        "What resolves this case",
+        validators=[DataRequired("Say what resolves the case."), Length(max=MAX_BODY)],
     )
     resolution_kind = RadioField(
         "This is a",
@@ -150,5 +162,28 @@ class ProposeResolutionForm(FlaskForm):
 
 class DisputeForm(FlaskForm):
     reason = TextAreaField(
-        "What is still not working", validators=[DataRequired(), Length(max=MAX_BODY)]
+        "What is still not working",
+        validators=[DataRequired("Say what is still not working."), Length(max=MAX_BODY)],
     )
+
+
+def describe_details(case) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The kind's own fields as (label, shown value): short ones for the side panel,
+    long texts for the main column. Choice values are shown by their labels."""
+    form_class = KIND_FORMS.get(case.kind)
+    short, long = [], []
+    if form_class is None:
+        return [(k.replace("_", " ").capitalize(), str(v)) for k, v in case.details.items()], []
+    form = form_class(formdata=None, meta={"csrf": False})
+    for name in form_class.detail_fields:
+        value = case.details.get(name)
+        if value in (None, ""):
+            continue
+        field = getattr(form, name)
+        shown = str(value)
+        for choice in getattr(field, "choices", None) or []:
+            if str(choice.value) == shown:
+                shown = choice.label
+        target = long if field.type == "TextAreaField" else short
+        target.append((field.label.text, shown))
+    return short, long

@@ -33,3 +33,28 @@ def next_step(case: Case, viewer: User) -> tuple[str, str]:
     if customer:
         return "them", "Support is working on it; you will get an update here and by email."
     return "you", "In progress: the next update is ours."
+
+
+def speaker(event, case: Case, viewer: User) -> tuple[str, str]:
+    """(name, role pill) for a timeline card, as the viewer should read it."""
+    author = event.author
+    if author is None:
+        return "System", "Automatic"
+    name = "You" if author.id == viewer.id else author.name
+    if event.internal:
+        return name, "Internal note"
+    if author.is_customer:
+        if viewer.is_staff:
+            return name, "Customer"
+        return name, author.account.name if author.account else "Customer"
+    if author.id == case.account.tam_id:
+        return name, "TAM" if viewer.is_staff else "Your TAM"
+    return name, "Support"
+
+
+def file_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -19,9 +19,18 @@ from portal.cases.forms import (
     DisputeForm,
     ProposeResolutionForm,
     ReplyForm,
+    describe_details,
 )
-from portal.cases.models import KIND_LABELS, STATUS_LABELS, Attachment, Case, Kind, Status
-from portal.cases.presenters import next_step
+from portal.cases.models import (
+    KIND_LABELS,
+    STATUS_LABELS,
+    Attachment,
+    Case,
+    EventKind,
+    Kind,
+    Status,
+)
+from portal.cases.presenters import file_size, next_step, speaker
 from portal.cases.queries import (
     filter_cases,
     get_case_or_404,
@@ -36,6 +45,7 @@ from portal.htmx import render, wants_fragment
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 CASE_PAGE = "cases/detail.html"
+STATE_EVENTS = {EventKind.STATUS_CHANGED, EventKind.ASSIGNED}
 
 
 @bp.before_request
@@ -63,7 +73,12 @@ def case_context(case: Case, after: int = 0, events=None, **forms) -> dict:
         events = timeline(case, user, after)
     proposal_open = case.status == Status.RESOLUTION_PROPOSED
     other_side = proposal_open and case.proposed_by != user.side
+    short_details, long_details = describe_details(case)
     context = {
+        "short_details": short_details,
+        "long_details": long_details,
+        "speaker": lambda event: speaker(event, case, user),
+        "file_size": file_size,
         "case": case,
         "events": events,
         "last_event_id": events[-1].id if events else after,
@@ -175,9 +190,16 @@ def timeline_poll(reference: str):
         response.vary.add("HX-Request")
         return response
     context = case_context(case, after=after, events=events)
+    blocks = ["timeline_entries", "timeline_poller", "case_summary"]
+    if any(e.kind in STATE_EVENTS for e in events):
+        # What may be done changed: refresh the action areas too. Only then, so a
+        # half-typed reply or dispute is not wiped by every poll.
+        blocks += ["case_actions", "reply_form"]
+        if current_user.is_staff:
+            blocks += ["staff_actions", "staff_owner"]
     return render(
         CASE_PAGE,
-        blocks=["timeline_entries", "timeline_poller", "case_summary", "case_actions"],
+        blocks=blocks,
         status=286 if done else 200,
         oob=True,
         **context,

@@ -6,14 +6,22 @@ from portal.cases.forms import MAX_BODY
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField("Internal note", validators=[DataRequired(), Length(max=MAX_BODY)])
+    body = TextAreaField(
+        "Internal note",
+        id="note-body",
+        validators=[DataRequired("Write the note before adding it."), Length(max=MAX_BODY)],
+    )
 
 
 class RequestInfoForm(FlaskForm):
     body = TextAreaField(
-        "What do you need from the customer?", validators=[DataRequired(), Length(max=MAX_BODY)]
+        "What do you need from the customer?",
+        id="info-body",
+        validators=[DataRequired("Say what you need from the customer."), Length(max=MAX_BODY)],
     )
 
 
 class AssignForm(FlaskForm):
-    assignee_id = SelectField("Owner", coerce=int, validators=[DataRequired()])
+    assignee_id = SelectField(
+        "Owner", coerce=int, validators=[DataRequired("Choose who owns the case.")]
+    )

@@ -40,11 +40,15 @@ def staff_members() -> list[User]:
     )
 
 
+def assignee_choices():
+    return choices([(0, "Choose a person"), *((u.id, u.name) for u in staff_members())])
+
+
 def staff_context(case: Case, forms: dict) -> dict:
     assign_form = forms.get("assign_form") or AssignForm(formdata=None)
-    assign_form.assignee_id.choices = choices((u.id, u.name) for u in staff_members())
-    if case.assignee_id:
-        assign_form.assignee_id.data = assign_form.assignee_id.data or case.assignee_id
+    assign_form.assignee_id.choices = assignee_choices()
+    if not assign_form.assignee_id.data:
+        assign_form.assignee_id.data = case.assignee_id or 0
     return {
         "note_form": forms.get("note_form") or NoteForm(formdata=None),
         "info_form": forms.get("info_form") or RequestInfoForm(formdata=None),
@@ -147,7 +151,7 @@ def take(reference: str):
 def assign(reference: str):
     found = get_case_or_404(reference, current_user)
     form = AssignForm()
-    form.assignee_id.choices = choices((u.id, u.name) for u in staff_members())
+    form.assignee_id.choices = assignee_choices()
     if not form.validate_on_submit():
         return _invalid(found, "staff_actions", assign_form=form)
     services.assign(found, current_user, db.session.get(User, form.assignee_id.data))

@@ -89,8 +89,7 @@ class Problems:
 
     def __init__(self):
         self.items: list[str] = []
-        # Chromium asks for /favicon.ico on its own while no page declares an icon.
-        self._allowed: list[str] = ["/favicon.ico"]
+        self._allowed: list[str] = []
 
     def add(self, item: str) -> None:
         if not any(allowed in item for allowed in self._allowed):

@@ -125,6 +125,9 @@ def test_customer_follows_agent_live_to_resolution(world, new_page, problems, sc
         )
         expect(page.locator("#case-timeline")).to_contain_text("Resolution accepted", timeout=LIVE)
         expect(page.get_by_role("button", name="Accept the resolution")).to_have_count(0)
+        # Actions no longer allowed leave both pages without a reload.
+        expect(page.locator("#reply-form textarea")).to_have_count(0, timeout=LIVE)
+    expect(agent.get_by_role("button", name="Take it")).to_have_count(0, timeout=LIVE)
     assert_not_reloaded(customer)
     assert_unique_entries(customer)
     assert_unique_entries(agent)

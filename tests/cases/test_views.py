@@ -409,3 +409,49 @@ def test_desk_queue_puts_critical_first_then_oldest_waiting(world, make, client)
     db.session.commit()
     assert "API down" in client.get("/desk?chip=mine").text
     assert old.reference in client.get("/desk?chip=unassigned").text
+
+
+def test_poll_refreshes_action_areas_only_when_state_changes(world, client, make_client, acme_case):
+    client.login(world.ana)
+    last = acme_case_last_event_id(acme_case)
+    services.add_internal_note(acme_case, world.agent, "x")
+    services.reply(acme_case, world.ana, "just a comment")
+    db.session.commit()
+    quiet = client.htmx("get", f"/cases/{acme_case.reference}/timeline?after={last}")
+    assert quiet.status_code == 200
+    assert 'id="case-actions"' not in quiet.text and 'id="reply-form"' not in quiet.text
+    last = acme_case_last_event_id(acme_case)
+    services.propose_resolution(acme_case, world.agent, "Fixed")
+    services.accept_resolution(acme_case, world.ana)
+    db.session.commit()
+    changed = client.htmx("get", f"/cases/{acme_case.reference}/timeline?after={last}")
+    assert changed.status_code == 286
+    assert '<section id="case-actions" class="actions" hx-swap-oob="true">' in changed.text
+    assert '<p id="reply-form" class="hint" hx-swap-oob="true">' in changed.text
+    agent = make_client(world.agent)
+    staff = agent.htmx("get", f"/cases/{acme_case.reference}/timeline?after={last}")
+    assert 'id="staff-owner" hx-swap-oob="true"' in staff.text
+
+
+def acme_case_last_event_id(case):
+    return db.session.scalar(select(func.max(CaseEvent.id)).where(CaseEvent.case_id == case.id))
+
+
+def test_assign_requires_a_choice_and_records_who_took_it(world, make_client, acme_case):
+    agent = make_client(world.agent)
+    page = agent.get(f"/desk/cases/{acme_case.reference}").text
+    assert '<option selected value="0">Choose a person</option>' in page
+    response = agent.post(f"/desk/cases/{acme_case.reference}/assignee", data={"assignee_id": "0"})
+    assert response.status_code == 422 and "Choose who owns the case." in response.text
+    assert agent.post(f"/desk/cases/{acme_case.reference}/take").status_code == 303
+    page = agent.get(f"/desk/cases/{acme_case.reference}").text
+    assert "took the case" in page
+
+
+def test_details_show_choice_labels_and_long_texts_in_the_main_column(world, make, client):
+    case = make.case(world.ana, Kind.BUG, channel="smtp", steps="1. Send\n2. Wait")
+    client.login(world.ana)
+    page = client.get(f"/cases/{case.reference}").text
+    assert "<dd>SMTP injection</dd>" in page
+    main, side = page.split('<aside class="case-side card">')
+    assert "Steps to reproduce" in main and "Steps to reproduce" not in side
