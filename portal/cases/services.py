@@ -169,6 +169,9 @@ def reply(case: Case, author: User, body: str, files: Iterable[NewFile] = ()) ->
             _ball_with_provider(case)
     else:
         _record_first_response(case, author)
+        if case.awaiting_provider_since is not None:
+            # The customer just heard from us: the wait on us starts over.
+            case.awaiting_provider_since = utcnow()
     db.session.flush()
     return event
 

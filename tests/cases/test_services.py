@@ -203,3 +203,16 @@ def test_event_ids_are_monotonic_cursor(world, make):
     ids = [services.reply(case, world.ana if i % 2 else world.agent, f"msg {i}").id for i in range(6)]
     db.session.commit()
     assert ids == sorted(ids) and len(set(ids)) == 6
+
+
+def test_staff_reply_restarts_the_wait_on_support(world, make):
+    from datetime import timedelta
+
+    case = make.case(world.ana)
+    case.awaiting_provider_since -= timedelta(hours=5)
+    waited_since = case.awaiting_provider_since
+    services.reply(case, world.agent, "We are on it.")
+    assert case.awaiting_provider_since > waited_since + timedelta(hours=4)
+    services.request_information(case, world.agent, "Logs?")
+    services.reply(case, world.agent, "Still need those logs.")
+    assert case.awaiting_provider_since is None  # still the customer's turn
