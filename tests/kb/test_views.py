@@ -53,4 +53,4 @@ def test_table_alignment_survives_as_a_class_not_a_style():
     html = str(render_markdown("| Day | Volume |\n|---|---:|\n| 1 | 200 |"))
     assert '<td class="align-right">200</td>' in html
     assert "style=" not in html
-    assert "onclick" not in str(render_markdown('<td class="align-right" onclick="x">'))
+    assert "<td" not in str(render_markdown('<td class="align-right" onclick="x">'))
