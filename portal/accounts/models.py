@@ -58,13 +58,13 @@ class Account(db.Model):
         return sorted(windows)
 
     def reachability(self, moment: datetime) -> tuple[bool, datetime | None]:
-        """(open now, until when) when open; (False, next opening) when closed."""
-        for opens, closes in self.windows_around(moment):
-            if opens <= moment < closes:
-                return True, closes
-            if opens > moment:
-                return False, opens
-        return False, None
+        """(open now, until when) when open; (False, next opening) when closed.
+
+        Read from the account's business-hours versions with their holidays and
+        closed dates (``portal.clocks``), not only the weekly hours above."""
+        from portal.clocks.services import reachability
+
+        return reachability(self, moment)
 
 
 class User(UserMixin, db.Model):
