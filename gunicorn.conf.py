@@ -1,0 +1,34 @@
+"""gunicorn settings for the portal (gunicorn reads ./gunicorn.conf.py by default):
+
+    .venv/bin/gunicorn app:app
+
+gthread, 2 workers x 8 threads: requests mostly wait on the database, and on two
+cores this served about 3x what sync workers did (DESIGN.md, "Known traps").
+Everything can be overridden from the environment.
+"""
+
+import os
+
+import gunicorn
+import gunicorn.http.wsgi
+
+bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
+worker_class = "gthread"
+workers = int(os.environ.get("PORTAL_WORKERS", "2"))
+threads = int(os.environ.get("PORTAL_THREADS", "8"))
+keepalive = 5
+timeout = 30
+graceful_timeout = 10
+accesslog = os.environ.get("PORTAL_ACCESS_LOG")  # off unless asked for: it costs throughput
+errorlog = "-"
+loglevel = os.environ.get("PORTAL_LOG_LEVEL", "info")
+# gunicorn >= 25.1 opens a control socket at one fixed path per user
+# (~/.gunicorn/gunicorn.ctl): two portals on one machine would fight over it.
+control_socket_disable = True
+
+# Do not name the server software in responses. gunicorn has no setting for it
+# (benoitc/gunicorn#825); the response reads the module-level SERVER of
+# gunicorn.http.wsgi, bound at import, so both names are set. The header stays,
+# with an empty value.
+gunicorn.SERVER = ""
+gunicorn.http.wsgi.SERVER = ""
