@@ -61,11 +61,12 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth
     from portal.cases.views import bp as cases
+    from portal.clocks.views import bp as clocks
     from portal.desk.views import bp as desk
     from portal.kb.views import bp as kb
     from portal.main.views import bp as main
 
-    for blueprint in (main, auth, cases, desk, kb):
+    for blueprint in (main, auth, cases, desk, kb, clocks):
         app.register_blueprint(blueprint)
 
 

@@ -5,7 +5,7 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, request
 from flask_login import current_user, login_required
 from sqlalchemy import case as sql_case
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import STAFF_ROLES, Account, User
@@ -82,9 +82,14 @@ def queue():
         query = query.where(Case.kind == Kind.CRITICAL)
     if account_id:
         query = query.where(Case.account_id == account_id)
-    # Critical first; then whoever has waited on us longest; cases waiting on the customer last.
+    # Critical first; then the least time left on a running clock (a case runs at most
+    # one of callback, next update, first response: see portal.clocks.rules); then
+    # whoever has waited on us longest; cases waiting on the customer last.
+    due = func.coalesce(Case.callback_due_at, Case.next_update_due_at, Case.first_response_due_at)
     query = query.options(joinedload(Case.account), joinedload(Case.assignee)).order_by(
         Case.priority,
+        sql_case((due.is_(None), 1), else_=0),
+        due,
         sql_case((Case.awaiting_provider_since.is_(None), 1), else_=0),
         Case.awaiting_provider_since,
         Case.id,
