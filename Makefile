@@ -38,7 +38,8 @@ run: setup
 	@echo "  Demo logins (password: demo): ana@acme.example (customer, Acme), bo@globex.example (customer, Globex),"
 	@echo "  agent@support.example, tam@support.example, admin@support.example"
 	@echo ""
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	@echo "  The background worker (clock sweeps, outbox) runs beside it and stops with it."
+	BIN=$(BIN) bin/run-with-worker --host $(HOST) --port $(PORT)
 
 test: setup browser
 	$(BIN)/pytest
