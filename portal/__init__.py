@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 
 from portal.config import ROOT, Config
 
@@ -76,7 +77,20 @@ def register_templating(app: Flask) -> None:
     templating.init_app(app)
 
 
+class PortalSessionInterface(SecureCookieSessionInterface):
+    """Leaves the session alone on routes marked ``session_free`` (health checks):
+    without this, Flask-Login reads the session after every response, which adds
+    ``Vary: Cookie`` and can refresh cookies on a load balancer's probe."""
+
+    def save_session(self, app, session, response):
+        if getattr(app.view_functions.get(request.endpoint), "session_free", False):
+            return
+        super().save_session(app, session, response)
+
+
 def register_security(app: Flask) -> None:
+    app.session_interface = PortalSessionInterface()
+
     csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"

@@ -1,5 +1,7 @@
 """Markdown from anyone becomes safe HTML: raw HTML off in the parser, then nh3."""
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -28,7 +30,9 @@ _md.add_render_rule("th_open", _cell_open)
 _md.add_render_rule("td_open", _cell_open)
 
 
+@lru_cache(maxsize=4096)
 def render_markdown(source: str) -> Markup:
+    """Pure, so cached: a case page shows the same bodies to every poll and visit."""
     html = _md.render(source or "")
     return Markup(
         nh3.clean(

@@ -113,7 +113,9 @@ class Case(db.Model):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 
     __table_args__ = (
-        Index("ix_case_account_id_id", "account_id", "id"),
+        # A customer's list: their account's cases by last activity, and the open count.
+        Index("ix_case_account_activity", "account_id", "last_activity_at", "id"),
+        Index("ix_case_account_status", "account_id", "status"),
         Index("ix_case_queue", "status", "priority", "awaiting_provider_since"),
     )
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     redirect,
     request,
@@ -35,12 +36,14 @@ from portal.cases.queries import (
     filter_cases,
     get_case_or_404,
     paginate,
+    poll_state,
     scoped_cases,
     timeline,
 )
 from portal.extensions import db, limiter
 from portal.forms import EmptyForm
 from portal.htmx import render, wants_fragment
+from portal.kb.services import attach_draft as attach_suggestions
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -146,6 +149,7 @@ def new():
             details=form.details(),
             files=uploaded_files(form.attachments),
         )
+        attach_suggestions(request.form.get("draft_key"), current_user, case)
         db.session.commit()
         target = url_for("cases.detail", reference=case.reference)
         if kind == Kind.CRITICAL:
@@ -178,17 +182,20 @@ def detail(reference: str):
 def timeline_poll(reference: str):
     """The live timeline: only public events newer than ``after`` (all of them for staff).
     204 when there is nothing new; 286 once the case is resolved, to stop polling."""
-    case = get_case_or_404(reference, current_user)
-    after = request.args.get("after", 0, type=int)
     if not wants_fragment():
-        return render(CASE_PAGE, **case_context(case))
-    after = max(after, 0)
-    events = timeline(case, current_user, after)
-    done = not case.is_open
-    if not events:
-        response = current_app.response_class(status=286 if done else 204)
+        return render(CASE_PAGE, **case_context(get_case_or_404(reference, current_user)))
+    after = max(request.args.get("after", 0, type=int), 0)
+    state = poll_state(reference, current_user, after)
+    if state is None:
+        abort(404)
+    is_open, has_news = state
+    if not has_news:
+        response = current_app.response_class(status=204 if is_open else 286)
         response.vary.add("HX-Request")
         return response
+    case = get_case_or_404(reference, current_user)
+    events = timeline(case, current_user, after)
+    done = not case.is_open
     context = case_context(case, after=after, events=events)
     blocks = ["timeline_entries", "timeline_poller", "case_summary"]
     if any(e.kind in STATE_EVENTS for e in events):

@@ -21,6 +21,9 @@ def healthz():
     return {"status": "ok"}
 
 
+healthz.session_free = True
+
+
 @bp.get("/")
 @login_required
 def home():
