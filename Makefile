@@ -33,6 +33,7 @@ browser:
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load
+	$(BIN)/flask clocks recompute
 	@echo ""
 	@echo "  Support portal: http://$(HOST):$(PORT)/"
 	@echo "  Demo logins (password: demo): ana@acme.example (customer, Acme), bo@globex.example (customer, Globex),"

@@ -84,11 +84,17 @@ def check_zone(name: str) -> ZoneInfo:
         ) from None
 
 
+@lru_cache(maxsize=1)
+def _supported_countries() -> dict[str, list[str]]:
+    # Imports every country module of the holidays package (about half a second): once.
+    return holidays_lib.list_supported_countries()
+
+
 def check_country(code: str) -> str:
     """``"NL"`` or ``"US-NY"``: a country the holidays package knows, optionally a subdivision."""
     code = code.strip().upper()
     country, _, subdivision = code.partition("-")
-    supported = holidays_lib.list_supported_countries()
+    supported = _supported_countries()
     if country not in supported:
         raise ScheduleError(
             f"{code!r} is not a supported country code: use two letters such as NL, US or ID."
@@ -101,9 +107,11 @@ def check_country(code: str) -> str:
 @lru_cache(maxsize=512)
 def holiday_dates(code: str, year: int) -> frozenset[date]:
     country, _, subdivision = code.partition("-")
-    return frozenset(
-        holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year).keys()
-    )
+    try:
+        found = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=year)
+    except NotImplementedError:
+        raise ScheduleError(f"{code!r} is not a supported country code.") from None
+    return frozenset(found.keys())
 
 
 @dataclass(frozen=True)
@@ -128,8 +136,8 @@ class Schedule:
         )
         if self.effective_from is not None and self.effective_from.tzinfo is None:
             raise ValueError("effective_from must be aware")
-        if self.holiday_country:
-            check_country(self.holiday_country)
+        # The country is checked where a person types it (check_country), not on every
+        # load: an unknown code fails in holiday_dates, when it is first needed.
 
     @property
     def has_hours(self) -> bool:

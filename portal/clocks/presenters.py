@@ -30,6 +30,7 @@ TONE_CLASSES = {
     "paused": "",
     "done": "status-resolved",
 }
+STATE_LABELS = {"met": "met", "missed": "missed", "waiting": "not started", "stopped": "paused"}
 TONE_LABELS = {
     "ok": "on track",
     "neutral": "running",
@@ -66,7 +67,8 @@ class ClockLine:
 
     @property
     def tone_label(self) -> str:
-        return TONE_LABELS[self.tone]
+        """The badge's words: how a running clock stands, or how a stopped one ended."""
+        return STATE_LABELS.get(self.state) or TONE_LABELS[self.tone]
 
     @property
     def tone_class(self) -> str:

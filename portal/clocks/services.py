@@ -14,7 +14,7 @@ staff answer) updates the due columns in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 
@@ -30,9 +30,10 @@ from portal.cases.services import (
     lock_case,
 )
 from portal.clocks import clock
-from portal.clocks.hours import Schedule, ScheduleError, ScheduleHistory, next_change
+from portal.clocks.hours import Schedule, ScheduleError, ScheduleHistory, check_country, next_change
 from portal.clocks.models import BusinessSchedule
 from portal.clocks.rules import (
+    CALLBACK_TARGET,
     CLOCK_EVENTS,
     DEFAULT_UPDATE_MINUTES,
     FIRST_RESPONSE_EVENTS,
@@ -106,6 +107,18 @@ def reachability(account: Account, moment: datetime) -> tuple[bool, datetime | N
     return is_open, when
 
 
+def upcoming_windows(account: Account, moment: datetime, count: int = 5) -> list[tuple[datetime, datetime]]:
+    """The account's next business-hour windows from ``moment`` (aware, UTC), with
+    versions, holidays and closed dates honoured: for pages that list when the TAM
+    can be reached (``Account.windows_around`` knows only the weekly hours)."""
+    windows = []
+    for window in schedule_history(account).open_intervals(aware(moment)):
+        windows.append(window)
+        if len(windows) == count:
+            break
+    return windows
+
+
 def can_edit_hours(user: User, account: Account) -> bool:
     return user.role == Role.ADMIN or (user.role == Role.TAM and account.tam_id == user.id)
 
@@ -140,7 +153,9 @@ def change_schedule(
     effective_from = naive(aware(effective_from)) if effective_from else now
     closed = sorted({d.isoformat() for d in closed_dates})
     try:
-        Schedule(timezone, hours, holiday_country=holiday_country or None)
+        Schedule(timezone, hours)
+        if holiday_country:
+            check_country(holiday_country)
     except ScheduleError as error:
         raise Conflict(str(error)) from None
     rows = schedule_rows(account.id)
@@ -364,7 +379,7 @@ def log_callback(
     _check_interval(interval_minutes)
     now = now or clock.now()
     lock_case(case)
-    met = now <= case.hotline_intake_at + timedelta(minutes=15)
+    met = now <= case.hotline_intake_at + CALLBACK_TARGET
     event = add_event(
         case,
         EventKind.CALLBACK_MADE,

@@ -19,6 +19,7 @@ from portal.clocks.hours import (
     ScheduleHistory,
     add_business_time,
     business_time_between,
+    check_country,
     latest_within,
     next_change,
 )
@@ -244,4 +245,11 @@ def test_reachability_open_closed_and_never():
 )
 def test_bad_schedules_are_refused_with_a_reason(hours, zone, country, message):
     with pytest.raises(ScheduleError, match=message):
-        Schedule(zone, hours, holiday_country=country)
+        Schedule(zone, hours)
+        check_country(country)
+
+
+def test_an_unknown_country_in_stored_data_fails_when_needed():
+    schedule = Schedule(NY, H(STD), holiday_country="XX")
+    with pytest.raises(ScheduleError, match="not a supported country"):
+        schedule.is_closed(date(2026, 3, 2))

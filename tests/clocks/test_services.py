@@ -281,3 +281,17 @@ def test_an_account_without_versions_uses_its_own_fields(world):
     assert world.globex.reachability(datetime(2026, 3, 2, 3, 0, tzinfo=UTC)) == (
         True, datetime(2026, 3, 2, 10, 0, tzinfo=UTC),
     )
+
+
+def test_upcoming_windows_skip_closed_days(world, clock_at):
+    clock_at(utc("2026-04-01 10:00", AMS))
+    services.change_schedule(
+        world.acme, world.tam, AMS, {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+        holiday_country="NL", note="Public holidays",
+    )
+    # Thursday 18:00 in Amsterdam: closed; Good Friday and Easter Monday are holidays.
+    windows = services.upcoming_windows(world.acme, datetime(2026, 4, 2, 16, 0, tzinfo=UTC), count=2)
+    assert windows == [
+        (datetime(2026, 4, 7, 7, 0, tzinfo=UTC), datetime(2026, 4, 7, 15, 0, tzinfo=UTC)),
+        (datetime(2026, 4, 8, 7, 0, tzinfo=UTC), datetime(2026, 4, 8, 15, 0, tzinfo=UTC)),
+    ]

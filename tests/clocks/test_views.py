@@ -182,6 +182,18 @@ def test_panel_counts_down_and_stops_polling_when_resolved(world, make_client, c
     assert customer.htmx("get", url).status_code == 286
 
 
+def test_panel_polls_on_a_timer_only_while_a_clock_runs(world, make_client, open_at, clock_at):
+    clock_at(MON_0900 + timedelta(hours=1))
+    case = open_at(world.ana, MON_0900)
+    customer = make_client(world.ana)
+    url = f"/cases/{case.reference}/clocks"
+    assert 'hx-trigger="every 15s, case-changed from:body"' in customer.htmx("get", url).text
+    cases.reply(case, world.agent, "Answered")
+    db.session.commit()
+    panel = customer.htmx("get", url).text
+    assert 'hx-trigger="case-changed from:body"' in panel and "Answered" in panel
+
+
 def test_customer_sees_expected_response_in_both_zones(world, make, make_client, open_at, clock_at):
     jakarta_user = make.user(Role.CUSTOMER, world.acme, name="Jaka", timezone="Asia/Jakarta")
     db.session.commit()
