@@ -65,9 +65,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.clocks.views import bp as clocks
     from portal.desk.views import bp as desk
     from portal.kb.views import bp as kb
+    from portal.mail.views import bp as mail
     from portal.main.views import bp as main
 
-    for blueprint in (main, auth, cases, desk, kb, clocks):
+    for blueprint in (main, auth, cases, desk, kb, clocks, mail):
         app.register_blueprint(blueprint)
 
 

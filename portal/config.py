@@ -45,6 +45,23 @@ class Config:
     MAIL_PASSWORD = _env("MAIL_PASSWORD")
     MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Support <support@support.example>")
     MAIL_SUPPRESS_SEND = _env("MAIL_SUPPRESS_SEND", "0") == "1"
+    MAIL_TIMEOUT = float(_env("MAIL_TIMEOUT", "30"))  # seconds per SMTP operation
+    # Links in mail start here, never at a request's Host header (which the sender controls).
+    PUBLIC_URL = _env("PUBLIC_URL")
+    # Addresses the portal itself receives at: never mailed, so no loop can start.
+    MAIL_OWN_ADDRESSES = tuple(
+        a.strip().lower() for a in (_env("MAIL_OWN_ADDRESSES", "") or "").split(",") if a.strip()
+    )
+    # Automatic messages (nothing a person wrote to relay) per recipient per hour.
+    MAIL_AUTOMATIC_PER_HOUR = int(_env("MAIL_AUTOMATIC_PER_HOUR", "20"))
+    # The outbox: sent by the worker each minute; a failed attempt waits
+    # base * 2**(attempts-1) seconds (at most max), and after that many attempts it is failed.
+    OUTBOX_MAX_ATTEMPTS = int(_env("OUTBOX_MAX_ATTEMPTS", "10"))
+    OUTBOX_RETRY_BASE_SECONDS = int(_env("OUTBOX_RETRY_BASE_SECONDS", "60"))
+    OUTBOX_RETRY_MAX_SECONDS = int(_env("OUTBOX_RETRY_MAX_SECONDS", "3600"))
+    # How long a claimed row belongs to the worker sending it; longer than one SMTP send.
+    OUTBOX_LEASE_SECONDS = int(_env("OUTBOX_LEASE_SECONDS", "300"))
+    OUTBOX_BATCH = int(_env("OUTBOX_BATCH", "200"))
 
     REDIS_URL = _env("REDIS_URL")
     RATELIMIT_STORAGE_URI = REDIS_URL or "memory://"
@@ -72,4 +89,5 @@ class TestConfig(Config):
     RATELIMIT_STORAGE_URI = "memory://"
     MAIL_SERVER = "127.0.0.1"
     MAIL_PORT = 0  # each test that sends mail points this at its own loopback server
+    MAIL_TIMEOUT = 5.0
     MAIL_SUPPRESS_SEND = False

@@ -15,7 +15,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from portal.config import Config
 
 # Modules whose import registers tasks; the worker imports them all.
-TASK_MODULES: list[str] = ["portal.clocks.tasks"]
+TASK_MODULES: list[str] = ["portal.clocks.tasks", "portal.mail.tasks"]
 
 
 def _make_huey():
