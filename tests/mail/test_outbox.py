@@ -88,7 +88,6 @@ def test_two_workers_never_send_the_same_message_twice(app, world, make, smtp):
     for t in threads:
         t.join(timeout=60)
     assert sum(len(r.sent) for r in rounds) == 60
-    assert sum(r.skipped for r in rounds) + 60 >= 60
     counted = smtp.message_ids()
     assert len(counted) == 60 and set(counted.values()) == {1}
 
