@@ -162,6 +162,7 @@ class HoursForm(FlaskForm):
                 raise ValidationError(f"{line!r} is not a date: write it as YYYY-MM-DD.") from None
 
     def validate(self, extra_validators=None) -> bool:
+        self.parsed_dates: list[date] = []  # stays empty when the field is (Optional stops its chain)
         valid = super().validate(extra_validators)
         self.parsed_hours = {}
         for day in WEEKDAYS:

@@ -83,7 +83,7 @@ class ServiceReport:
             ("First responses met", str(fr["met"])),
             ("First responses missed", str(fr["missed"])),
             ("First responses met (share)", share(fr["met"], fr["met"] + fr["missed"])),
-            ("First responses not yet due", str(self._not_yet(lambda s: s.first_response_applies and s.first_response_outcome(aware(self.now)) is None))),
+            ("First responses still running", str(self._count(self._first_response_running))),
             ("Callbacks within 15 minutes", str(cb["met"])),
             ("Callbacks later or not made", str(cb["missed"])),
             ("Callbacks within 15 minutes (share)", share(cb["met"], cb["met"] + cb["missed"])),
@@ -96,8 +96,17 @@ class ServiceReport:
         ]
         return rows
 
-    def _not_yet(self, test) -> int:
+    def _count(self, test) -> int:
         return sum(1 for _, state in self.cases if test(state))
+
+    def _first_response_running(self, state: ClockState) -> bool:
+        """Open, unanswered and not yet due (or paused): judged later."""
+        return (
+            state.first_response_applies
+            and state.is_open
+            and state.first_response_at is None
+            and state.first_response_outcome(aware(self.now)) is None
+        )
 
     def csv(self) -> str:
         out = io.StringIO()

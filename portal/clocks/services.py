@@ -151,6 +151,10 @@ def change_schedule(
         raise PermissionDenied("Only the account's TAM or an administrator can change its hours.")
     now = clock.now()
     effective_from = naive(aware(effective_from)) if effective_from else now
+    if effective_from > now:
+        # Hours take effect when saved: a future version would leave the account's own
+        # fields (read by the home page) wrong until someone copied it over.
+        raise Conflict("New hours take effect when they are saved; a future date is not supported.")
     closed = sorted({d.isoformat() for d in closed_dates})
     try:
         Schedule(timezone, hours)

@@ -259,6 +259,10 @@ def test_hours_are_changed_by_the_accounts_tam_or_an_admin_only(world, make):
     services.change_schedule(world.acme, world.admin, AMS, hours, note="admin")
     with pytest.raises(Conflict, match="not a time zone"):
         services.change_schedule(world.acme, world.admin, "Nowhere/Land", hours)
+    with pytest.raises(Conflict, match="future date"):
+        services.change_schedule(
+            world.acme, world.admin, AMS, hours, effective_from=datetime.now(UTC) + timedelta(days=1)
+        )
 
 
 def test_reachability_follows_holidays_and_versions(world, clock_at):

@@ -261,6 +261,13 @@ def test_tam_changes_hours_and_the_history_keeps_the_old(world, make_client):
     assert "Longer hours from March" in page and "Mon–Fri 09:00–17:00" in page
 
 
+def test_hours_with_nothing_optional_filled_in(world, make_client):
+    data = dict(HOURS, holiday_country="", closed_dates="", sat="", sun="")
+    assert make_client(world.tam).post(f"/desk/accounts/{world.acme.id}/hours", data=data).status_code == 303
+    row = db.session.scalars(select(BusinessSchedule).order_by(BusinessSchedule.id.desc())).first()
+    assert row.closed_dates == [] and row.holiday_country is None
+
+
 def test_hours_page_access(world, make, make_client):
     url = f"/desk/accounts/{world.acme.id}/hours"
     agent = make_client(world.agent)
@@ -327,3 +334,25 @@ def test_service_report_bad_input_and_access(world, make, make_client):
     other_tam = make_client(make.user(Role.TAM))
     assert other_tam.get(f"/desk/reports/service?account={world.acme.id}&month=2026-03").status_code == 422
     assert make_client(world.tam).get(f"/desk/reports/service?account={world.acme.id}&month=2026-03").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["account=abc&month=2026-03", "month=2026-03", "account=1&month=2026-13", "account=1&month=", "account=99999&month=2026-03",
+     "account=1&month=" + "9" * 500],
+)
+def test_garbage_report_queries_are_422_never_500(world, make_client, query):
+    assert make_client(world.agent).get(f"/desk/reports/service?{query}").status_code == 422
+    assert make_client(world.agent).get(f"/desk/reports/service.csv?{query}").status_code == 422
+
+
+def test_garbage_clock_posts_are_never_500(world, make_client, critical):
+    agent = make_client(world.agent)
+    ref = critical.reference
+    huge = "x" * 30_000
+    assert agent.post(f"/cases/{ref}/clocks/intake", data=dict(INTAKE, company=huge)).status_code == 422
+    assert agent.post(f"/cases/{ref}/clocks/intake", data={}).status_code == 422
+    assert agent.post(f"/cases/{ref}/clocks/updates", data={"body": huge}).status_code == 422
+    assert agent.post("/cases/CS-abc/clocks/intake", data=INTAKE).status_code == 404
+    assert agent.post(f"/cases/{ref}/clocks/intake", data=INTAKE, csrf=False).status_code in (400, 422)
+    assert agent.post(f"/desk/accounts/{world.acme.id}/hours", data={"mon": huge}).status_code in (403, 422)
