@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.admin.views import bp as admin
     from portal.auth.views import bp as auth
     from portal.cases.views import bp as cases
     from portal.clocks.views import bp as clocks
@@ -68,7 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.mail.views import bp as mail
     from portal.main.views import bp as main
 
-    for blueprint in (main, auth, cases, desk, kb, clocks, mail):
+    for blueprint in (main, auth, cases, desk, kb, clocks, mail, admin):
         app.register_blueprint(blueprint)
 
 

@@ -1,30 +1,42 @@
+"""Sign-in, sign-out and the two ways to set a password: a reset link and an invitation."""
+
+from __future__ import annotations
+
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
-from flask_mail import Message
 from sqlalchemy import func, select
 
 from portal.accounts.models import User
 from portal.auth.forms import LoginForm, ResetRequestForm, SetPasswordForm
-from portal.auth.passwords import check_password, hash_password, make_token, user_for_token
-from portal.extensions import db, limiter, mail
+from portal.auth.mail import describe_duration, send_password_reset
+from portal.auth.passwords import check_password, hash_password, user_for_token
+from portal.extensions import db, limiter
 from portal.timeutil import utcnow
 
 bp = Blueprint("auth", __name__)
 
+BAD_CREDENTIALS = "Email or password is incorrect."
+# Browsers read a backslash as a slash and drop tabs and newlines, so "/\evil.example"
+# and "/\t/evil.example" both lead to another host.
+_UNSAFE_IN_NEXT = re.compile(r"[\\\x00-\x20\x7f]")
+
 
 def _safe_next(target: str | None) -> str | None:
     """Only a path on this site: no scheme, no host, no protocol-relative URL."""
-    if not target:
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return None
+    if _UNSAFE_IN_NEXT.search(target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc:
         return None
     return target
 
 
-def _user_by_email(email: str) -> User | None:
+def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
@@ -36,20 +48,36 @@ def _reset_limit() -> str:
     return current_app.config["RESET_RATE_LIMIT"]
 
 
+TOO_MANY_SIGN_INS = (
+    "Too many sign-in attempts from your network. Please wait a minute and try again."
+)
+TOO_MANY_RESETS = (
+    "Too many password reset requests from your network. Please try again later, "
+    "or call the Severity 1 hotline if mail is not going out."
+)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(
+    _login_limit,
+    methods=["POST"],
+    error_message=TOO_MANY_SIGN_INS,
+    # Only failed attempts count: people who sign in correctly are never locked out.
+    deduct_when=lambda response: response.status_code != 303,
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = _user_by_email(form.email.data)
+        user = user_by_email(form.email.data)
+        # One message whatever was wrong, so the form does not tell which addresses exist.
         if check_password(user, form.password.data) and user.is_active:
             user.last_login_at = utcnow()
             db.session.commit()
             login_user(user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")) or url_for("main.home"), 303)
-        form.password.errors.append("Email or password is incorrect.")
+        form.password.errors.append(BAD_CREDENTIALS)
     status = 422 if form.errors else 200
     return render_template("auth/login.html", form=form), status
 
@@ -61,32 +89,20 @@ def logout():
     return redirect(url_for("auth.login"), 303)
 
 
-def send_link_mail(user: User, subject: str, template: str, url: str) -> None:
-    message = Message(
-        subject=subject,
-        recipients=[user.email],
-        body=render_template(f"email/{template}.txt", user=user, url=url),
-    )
-    try:
-        mail.send(message)
-    except OSError:
-        # The answer must not tell whether the address exists; the failure is logged.
-        current_app.logger.exception("could not send %s mail", template)
-
-
 @bp.route("/password-reset", methods=["GET", "POST"])
-@limiter.limit(_reset_limit, methods=["POST"])
+@limiter.limit(_reset_limit, methods=["POST"], error_message=TOO_MANY_RESETS)
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        user = _user_by_email(form.email.data)
-        if user is not None and user.is_active:
-            token = make_token(user, "reset")
-            url = url_for("auth.reset_confirm", token=token, _external=True)
-            send_link_mail(user, "Reset your support portal password", "password_reset", url)
+        user = user_by_email(form.email.data)
+        # Invited people who lost their invitation may use this too: the link proves
+        # the same thing, that they read mail at this address.
+        if user is not None and user.active:
+            send_password_reset(user)
+        valid_for = describe_duration(current_app.config["PASSWORD_RESET_MAX_AGE"])
         flash(
             "If an account exists for that address, we have sent it a link to set a new "
-            "password. The link works once, for one hour.",
+            f"password. The link works once, for {valid_for}.",
             "info",
         )
         return redirect(url_for("auth.login"), 303)
@@ -96,11 +112,10 @@ def reset_request():
 def _set_password_view(token: str, purpose: str, max_age_key: str, title: str):
     user = user_for_token(token, purpose, current_app.config[max_age_key])
     if user is None:
-        return render_template(
-            "auth/link_invalid.html", title=title
-        ), 404
+        return render_template("auth/link_invalid.html", purpose=purpose), 404
     form = SetPasswordForm()
     if form.validate_on_submit():
+        # A new hash changes the fingerprint inside every link sent so far: they all stop working.
         user.password_hash = hash_password(form.password.data)
         db.session.commit()
         flash("Your password is set. Please sign in.", "success")
@@ -111,7 +126,12 @@ def _set_password_view(token: str, purpose: str, max_age_key: str, title: str):
 
 
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
-@limiter.limit(_reset_limit, methods=["POST"])
+@limiter.limit(
+    _reset_limit,
+    methods=["POST"],
+    error_message=TOO_MANY_RESETS,
+    deduct_when=lambda response: response.status_code != 303,
+)
 def reset_confirm(token: str):
     return _set_password_view(token, "reset", "PASSWORD_RESET_MAX_AGE", "Choose a new password")
 

@@ -239,3 +239,10 @@ def test_every_content_file_has_a_title_summary_and_body():
         assert article["title"] and article["summary"], article["slug"]
         if article["published"]:
             assert len(article["body_md"]) > 1000, article["slug"]
+
+
+def test_demo_story_writes_no_mail(app, runner):
+    from portal.mail.models import OutboundMessage
+
+    assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    assert db.session.scalar(select(func.count(OutboundMessage.id))) == 0

@@ -1,0 +1,1 @@
+"""The administrator's desk: users, invitations, TAM assignment and the audit log."""

@@ -1,0 +1,94 @@
+"""The administrator's pages in headless Chromium: the htmx swap of the user list,
+the invitation form's errors, and screenshots to look at."""
+
+import asyncio
+import os
+import shutil
+
+import pytest
+
+from tests.browser.conftest import (  # noqa: F401  (fixtures)
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    _sqlite_only,
+    _unavailable,
+    live_server,
+    new_page,
+    problems,
+    screenshot,
+)
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """This module's own Chromium, closed when the module ends: tests/browser keeps one
+    open for the whole session, and Playwright's sync API cannot run two at once."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        pytest.skip("tests/browser's Playwright is still open; run tests/admin first or alone")
+    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
+        _unavailable(f"Chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(page, email):
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/desk**")
+
+
+def test_admin_deactivates_in_place_and_invites(world, new_page, problems, screenshot, smtp_server):  # noqa: F811
+    page = new_page("admin")
+    sign_in(page, world.admin.email)
+    page.get_by_role("link", name="Users").click()
+    page.wait_for_url("**/desk/admin/users")
+    screenshot(page, "admin-users")
+
+    page.evaluate("window.__sameDocument = true")
+    page.get_by_role("button", name="Deactivate Bo Globex").click()
+    page.get_by_text("Bo Globex is deactivated").wait_for()
+    assert page.get_by_role("button", name="Reactivate Bo Globex").is_visible()
+    assert page.evaluate("window.__sameDocument") is True  # swapped by htmx, no reload
+
+    page.get_by_role("link", name="Invite a user").first.click()
+    page.get_by_label("Email").fill("cleo@acme.example")
+    page.get_by_label("Name").fill("Cleo Acme")
+    with problems.allowing("422"):
+        page.get_by_role("button", name="Send the invitation").click()
+        page.get_by_text("Choose the customer's account.").wait_for()
+    assert page.get_by_label("Email").input_value() == "cleo@acme.example"
+    screenshot(page, "admin-invite-errors")
+
+    page.get_by_label("Account").select_option(label="Acme Mail")
+    page.get_by_role("button", name="Send the invitation").click()
+    page.get_by_text("Invitation sent to cleo@acme.example.").wait_for()
+    assert smtp_server.only().rcpt_tos == ["cleo@acme.example"]
+
+    page.get_by_role("link", name="Accounts and TAMs").click()
+    page.get_by_role("link", name="Change TAM of Globex Retail").click()
+    page.get_by_label("Technical account manager").select_option(
+        label="Tess TAM (tam@support.example)"
+    )
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("The TAM of Globex Retail is now Tess TAM.").wait_for()
+    screenshot(page, "admin-accounts")
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_text("account.tam_changed").wait_for()
+    screenshot(page, "admin-audit")
+    assert problems.items == []

@@ -1,0 +1,194 @@
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from itsdangerous import TimestampSigner
+
+from portal.accounts.models import User
+from portal.auth.passwords import make_token
+from portal.extensions import db
+from tests.auth.helpers import without_csrf_tokens
+from tests.conftest import PASSWORD
+
+NEW_PASSWORD = "a much longer new secret"
+
+
+def ask_for_reset(client, email, **kw):
+    return client.post("/password-reset", data={"email": email}, **kw)
+
+
+def set_password(client, path, password=NEW_PASSWORD, confirm=None):
+    return client.post(path, data={"password": password, "confirm": confirm or password})
+
+
+def test_reset_mail_arrives_and_its_link_works_once(world, client, make_client, smtp_server):
+    response = ask_for_reset(client, world.ana.email)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/login"
+
+    mail = smtp_server.only()
+    assert mail.rcpt_tos == [world.ana.email]
+    assert mail.subject == "Reset your support portal password"
+    assert "Hello Ana Acme" in mail.body
+    assert "within 1 hour" in mail.body
+    assert mail.link.startswith("http://localhost/password-reset/")
+
+    form = client.get(mail.link_path)
+    assert form.status_code == 200
+    assert world.ana.email in form.text
+    assert set_password(client, mail.link_path).status_code == 303
+
+    fresh = make_client()
+    assert (
+        fresh.post("/login", data={"email": world.ana.email, "password": PASSWORD}).status_code
+        == 422
+    )
+    fresh.login(world.ana, NEW_PASSWORD)
+
+    used_again = client.get(mail.link_path)
+    assert used_again.status_code == 404
+    assert "This link no longer works" in used_again.text
+    assert set_password(client, mail.link_path, "yet another long secret").status_code == 404
+
+
+def test_unknown_address_gets_the_same_answer_and_no_mail(world, client, smtp_server):
+    known = ask_for_reset(client, world.ana.email)
+    known_page = client.get(known.headers["Location"]).text
+    unknown = ask_for_reset(client, "nobody@acme.example")
+    unknown_page = client.get(unknown.headers["Location"]).text
+    assert (unknown.status_code, unknown.headers["Location"]) == (
+        known.status_code,
+        known.headers["Location"],
+    )
+    assert without_csrf_tokens(unknown_page) == without_csrf_tokens(known_page)
+    assert "If an account exists for that address" in unknown_page
+    assert [m.rcpt_tos for m in smtp_server.received] == [[world.ana.email]]
+
+
+def test_deactivated_user_gets_no_mail(world, client, smtp_server):
+    world.ana.active = False
+    db.session.commit()
+    assert ask_for_reset(client, world.ana.email).status_code == 303
+    assert smtp_server.received == []
+
+
+def test_invited_user_who_lost_the_invitation_can_use_reset(world, make, client, smtp_server):
+    invited = make.user(account=world.acme, password_hash=None)
+    db.session.commit()
+    ask_for_reset(client, invited.email)
+    assert set_password(client, smtp_server.only().link_path).status_code == 303
+    client.login(invited, NEW_PASSWORD)
+
+
+def test_mail_server_down_still_gives_the_same_answer(world, client, app):
+    # No smtp_server fixture: MAIL_PORT 0 refuses the connection.
+    response = ask_for_reset(client, world.ana.email)
+    assert response.status_code == 303
+    assert "If an account exists" in client.get("/login").text
+
+
+def _sign_in_the_past(monkeypatch, seconds_ago: int):
+    monkeypatch.setattr(
+        TimestampSigner, "get_timestamp", lambda self: int(time.time()) - seconds_ago
+    )
+
+
+def test_expired_link_is_refused(world, client, smtp_server, monkeypatch):
+    _sign_in_the_past(monkeypatch, seconds_ago=3601)  # the default lifetime is one hour
+    ask_for_reset(client, world.ana.email)
+    monkeypatch.undo()
+    link = smtp_server.only().link_path
+    assert client.get(link).status_code == 404
+    assert set_password(client, link).status_code == 404
+    db.session.rollback()
+    assert db.session.get(User, world.ana.id).password_hash is not None
+    client.login(world.ana)  # the old password still works
+
+
+def test_link_inside_its_lifetime_works(world, client, smtp_server, monkeypatch):
+    _sign_in_the_past(monkeypatch, seconds_ago=3500)
+    ask_for_reset(client, world.ana.email)
+    monkeypatch.undo()
+    assert client.get(smtp_server.only().link_path).status_code == 200
+
+
+def test_lifetime_comes_from_the_configuration(app, world, client, smtp_server):
+    app.config["PASSWORD_RESET_MAX_AGE"] = timedelta(minutes=30)
+    ask_for_reset(client, world.ana.email)
+    assert "within 30 minutes" in smtp_server.only().body
+
+
+@pytest.mark.parametrize(
+    "mangle", [lambda t: t[:-2] + "xx", lambda t: "garbage", lambda t: t + "."]
+)
+def test_tampered_link_is_refused(world, client, mangle):
+    token = make_token(world.ana, "reset")
+    assert client.get(f"/password-reset/{mangle(token)}").status_code == 404
+
+
+def test_an_invitation_token_is_no_reset_token(world, client):
+    token = make_token(world.ana, "invite")
+    assert client.get(f"/password-reset/{token}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "password, confirm, message",
+    [
+        ("short", "short", "Use at least 10 characters"),
+        (NEW_PASSWORD, "something else entirely", "The two passwords differ."),
+        ("", "", "This field is required."),
+        ("x" * 201, "x" * 201, "Use at least 10 characters (200 at most)."),
+    ],
+)
+def test_bad_new_password_is_422_beside_the_field(world, client, password, confirm, message):
+    path = f"/password-reset/{make_token(world.ana, 'reset')}"
+    response = set_password(client, path, password, confirm)
+    assert response.status_code == 422
+    assert message in response.text
+    assert 'class="field has-error"' in response.text
+
+
+@pytest.mark.parametrize("email", ["", "not an address", "a@" + "b" * 260 + ".example"])
+def test_bad_address_on_the_request_form_is_422(client, email):
+    response = ask_for_reset(client, email)
+    assert response.status_code == 422
+    assert 'id="email-error"' in response.text
+
+
+def test_requests_beyond_the_limit_get_a_readable_429(app, world, client, smtp_server):
+    app.config["RESET_RATE_LIMIT"] = "2 per hour"
+    assert ask_for_reset(client, world.ana.email).status_code == 303
+    assert ask_for_reset(client, "nobody@acme.example").status_code == 303
+    blocked = ask_for_reset(client, world.ana.email)
+    assert blocked.status_code == 429
+    assert "Too many password reset requests" in blocked.text
+    assert "Traceback" not in blocked.text
+    assert len(smtp_server.received) == 1
+
+
+def test_line_breaks_in_the_name_create_no_header(world, make, client, smtp_server):
+    mallory = make.user(
+        account=world.acme,
+        name="Mallory\r\nBcc: victim@elsewhere.example\r\nSubject: Free money",
+        email="mallory@acme.example",
+    )
+    db.session.commit()
+    assert ask_for_reset(client, mallory.email).status_code == 303
+    mail = smtp_server.only()
+    assert mail.rcpt_tos == ["mallory@acme.example"]
+    assert mail.message["Bcc"] is None
+    assert mail.message.get_all("Subject") == ["Reset your support portal password"]
+    assert mail.message["To"] == "mallory@acme.example"
+
+
+def test_links_use_the_configured_public_url_not_the_host_header(app, world, client, smtp_server):
+    app.config["PUBLIC_URL"] = "https://support.example/"
+    # What an attacker does: fetch the form and post it, both with their own Host header.
+    form = client.raw.get("http://evil.example/password-reset").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)
+    response = client.raw.post(
+        "http://evil.example/password-reset", data={"email": world.ana.email, "csrf_token": token}
+    )
+    assert response.status_code == 303
+    assert smtp_server.only().link.startswith("https://support.example/password-reset/")
