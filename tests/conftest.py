@@ -100,7 +100,7 @@ class PortalClient(FlaskClient):
         self._token: str | None = None
 
     @property
-    def raw(self) -> "PortalClient":
+    def raw(self) -> PortalClient:
         return self
 
     def open(self, *args, **kwargs):

@@ -1,4 +1,3 @@
-from portal.cases.models import Kind
 
 
 def test_customer_opens_case_and_sees_it(world, client):

@@ -1,13 +1,12 @@
 """initial schema
 
 Revision ID: 353b4ad1cca9
-Revises: 
+Revises:
 Created: 2026-11-26 23:00:42.257149
 """
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision = '353b4ad1cca9'
 down_revision = None

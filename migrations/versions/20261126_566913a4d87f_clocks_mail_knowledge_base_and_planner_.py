@@ -8,7 +8,6 @@ Created: 2026-11-26 23:13:06.203350
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '566913a4d87f'
 down_revision = '353b4ad1cca9'
 branch_labels = None

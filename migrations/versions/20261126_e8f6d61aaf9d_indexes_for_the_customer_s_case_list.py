@@ -5,9 +5,7 @@ Revises: 566913a4d87f
 Created: 2026-11-26 23:44:28.075173
 """
 
-import sqlalchemy as sa
 from alembic import op
-
 
 revision = 'e8f6d61aaf9d'
 down_revision = '566913a4d87f'
