@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 
 from flask import Flask, request
@@ -55,8 +56,14 @@ def register_extensions(app: Flask) -> None:
     from portal.accounts.models import User
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    def load_user(login_id: str) -> User | None:
+        user_id, _, fingerprint = login_id.partition(".")
+        if not user_id.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not hmac.compare_digest(user.login_fingerprint, fingerprint):
+            return None
+        return user
 
 
 def register_blueprints(app: Flask) -> None:

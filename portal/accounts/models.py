@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -87,6 +88,16 @@ class User(UserMixin, db.Model):
     account: Mapped[Account | None] = relationship(
         back_populates="users", foreign_keys=[account_id]
     )
+
+    def get_id(self) -> str:
+        """The id kept in the session and remember cookie: the user id and a
+        fingerprint of the password hash, so setting a new password (a reset after
+        a suspected compromise) ends every other session of the person."""
+        return f"{self.id}.{self.login_fingerprint}"
+
+    @property
+    def login_fingerprint(self) -> str:
+        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

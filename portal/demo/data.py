@@ -28,6 +28,7 @@ from portal.accounts.models import Account, Role, User
 from portal.auth.passwords import check_password, hash_password
 from portal.cases import services
 from portal.cases.models import Attachment, Case, CaseEvent, Kind
+from portal.clocks import services as clock_services
 from portal.config import ROOT
 from portal.database import immediate
 from portal.extensions import db
@@ -1012,6 +1013,13 @@ CASES: list[Script] = [
                       "every connection)",
             "contact_phone": "+44 20 7946 0321",
         },
+        steps=[
+            # Logged a few minutes ago: the 15-minute callback countdown is running.
+            ("+3m", "agent", "intake", _md("""
+                Hotline intake: Acme Mail, Priya Raman, +44 20 7946 0321,
+                priya@acme.example. "STARTTLS fails on all four relays, SMTP sending stopped."
+            """)),
+        ],
     ),
     Script(
         "marek", Kind.CRITICAL,
@@ -1030,12 +1038,13 @@ CASES: list[Script] = [
             "contact_phone": "+31 20 555 0157",
         },
         steps=[
-            ("+6m", "agent", "note", _md("""
+            ("+6m", "agent", "intake", _md("""
                 Hotline intake: Acme Mail, Marek Novak, +31 20 555 0157,
                 marek@acme.example. "All API calls from EU cluster time out for 10 min,
                 office network fine."
             """)),
             ("+2m", "agent", "take"),
+            ("+1m", "agent", "callback", 30),
             ("+5m", "agent", "reply", _md("""
                 Marek, following my call: we see **no requests at all** from
                 203.0.113.64/28 at our edge since just before your first failure, while calls from your
@@ -1044,7 +1053,7 @@ CASES: list[Script] = [
 
                 Agreed on the call: updates here every 30 minutes.
             """)),
-            ("+30m", "agent", "reply", _md("""
+            ("+30m", "agent", "update", _md("""
                 Update: our network team confirms nothing is blocked or rate limited for
                 your range on our side, and no routing change was made this morning.
             """)),
@@ -1079,12 +1088,13 @@ CASES: list[Script] = [
             "contact_phone": "+62 21 555 0177",
         },
         steps=[
-            ("+4m", "agent", "note", _md("""
+            ("+4m", "agent", "intake", _md("""
                 Hotline intake: Globex Retail, Bo Hartono, +62 21 555 0177,
                 bo@globex.example. "All API sends fail with 500 for 5 min, 2M queued."
                 Callback due in 15 minutes.
             """)),
             ("+1m", "agent", "take"),
+            ("+1m", "agent", "callback", 30),
             ("+8m", "agent", "reply", _md("""
                 Bo, as discussed on the phone just now: we can reproduce it. All send
                 calls for accounts on one of our API clusters have failed since a
@@ -1094,13 +1104,13 @@ CASES: list[Script] = [
             """)),
             ("+5m", "tam", "note", "Globex's 2M backlog is their weekly loyalty send. "
                                    "I'll tell Bo's manager we're on it."),
-            ("+25m", "agent", "reply", _md("""
+            ("+25m", "agent", "update", _md("""
                 Update 1: the failover left the API's connection pool pointing at the
                 old primary, which is read-only. Engineers are restarting the API
                 workers of the cluster one by one.
             """)),
             ("+10m", "bo", "reply", "Any estimate? Our loyalty newsletter is due in two hours."),
-            ("+20m", "agent", "reply", _md("""
+            ("+20m", "agent", "update", _md("""
                 Update 2: about **40% of send calls succeed** again as workers restart.
                 No estimate for the last ones yet, but your queued calls are safe to
                 retry: a failed call sent nothing.
@@ -1123,12 +1133,13 @@ CASES: list[Script] = [
             "contact_phone": "+62 21 555 0190",
         },
         steps=[
-            ("+3m", "agent", "note", _md("""
+            ("+3m", "agent", "intake", _md("""
                 Hotline intake: Globex Retail, Dewi Santoso, +62 21 555 0190,
                 dewi@globex.example. "All API calls from the Jakarta DC end in 504
                 since 22:25 WIB."
             """)),
             ("+1m", "agent", "take"),
+            ("+1m", "agent", "callback", 30),
             ("+10m", "agent", "reply", _md("""
                 Dewi, thanks for taking my call. Summary: the traffic from your Jakarta
                 range reaches our Singapore edge and times out between the edge and the
@@ -1137,12 +1148,12 @@ CASES: list[Script] = [
                 Workaround while we work on it: send from your Singapore region, which
                 is unaffected.
             """)),
-            ("+30m", "agent", "reply", _md("""
+            ("+30m", "agent", "update", _md("""
                 Update 1: a routing change at our upstream in Singapore at 22:20 WIB
                 sends part of the traffic into a broken path. We have asked the
                 upstream to withdraw it and are preparing to route around them.
             """)),
-            ("+30m", "agent", "reply", _md("""
+            ("+30m", "agent", "update", _md("""
                 Update 2: traffic from your Jakarta range now takes another upstream.
                 Our monitors from Jakarta see normal response times since 23:47 WIB.
             """)),
@@ -1194,19 +1205,20 @@ CASES: list[Script] = [
             """),
         ),
         steps=[
-            ("+5m", "agent", "note", _md("""
+            ("+5m", "agent", "intake", _md("""
                 Hotline intake: Acme Mail, Ana Alvarez, +31 20 555 0142,
                 ana@acme.example. "All SMTP injections time out with 451 4.4.2 since
                 06:48 CET; API fine."
             """)),
             ("+2m", "agent", "take"),
+            ("+1m", "agent", "callback", 30),
             ("+7m", "agent", "reply", _md("""
                 Ana, as agreed on the callback: we see the same on our side. Sessions
                 on `smtp.delivery.example` port 587 accept the message data but the
                 final acknowledgement never comes. Engineering is investigating, and
                 you'll get an **update here every 30 minutes**.
             """)),
-            ("+20m", "agent", "reply", _md("""
+            ("+20m", "agent", "update", _md("""
                 Update 1: the cause is a storage fault on the message queue cluster
                 behind port 587 in Amsterdam. Our second cluster, behind
                 **`smtp-b.delivery.example` port 2525**, is unaffected.
@@ -1238,6 +1250,8 @@ _DELTA_PART = re.compile(r"(\d+)([dhm])")
 _BUSINESS_DAY = re.compile(r"bd(\d+) (\d{2}:\d{2})")
 CASE_CLOCKS = (
     "created_at",
+    "hotline_intake_at",
+    "callback_at",
     "last_activity_at",
     "awaiting_provider_since",
     "first_response_at",
@@ -1307,6 +1321,20 @@ ACTIONS: dict[str, Callable] = {
     ),
     "accept": lambda case, actor, people: services.accept_resolution(case, actor),
     "dispute": lambda case, actor, people, reason: services.dispute_resolution(case, actor, reason),
+    # The critical path's own events, so the demo shows its clocks.
+    "intake": lambda case, actor, people, body: clock_services.log_hotline_intake(
+        case,
+        actor,
+        company=case.account.name,
+        contact_name=case.requester.name,
+        phone=case.details.get("contact_phone", ""),
+        email=case.requester.email,
+        description=body,
+    ),
+    "callback": lambda case, actor, people, minutes: clock_services.log_callback(
+        case, actor, minutes, "Called back; update interval agreed on the call."
+    ),
+    "update": lambda case, actor, people, body: clock_services.post_update(case, actor, body),
 }
 
 
@@ -1359,6 +1387,8 @@ def play(script: Script, people: dict[str, User], now: datetime) -> Case:
         ACTIONS[action](case, people[actor_key], people, *arguments)
         db.session.flush()
         _backdate(case, moment, clocks_before, after_event, after_attachment)
+    # Due times follow the events' (backdated) times, not the moment of loading.
+    clock_services.recompute_clocks(case)
     db.session.flush()
     return case
 

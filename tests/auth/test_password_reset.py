@@ -192,3 +192,15 @@ def test_links_use_the_configured_public_url_not_the_host_header(app, world, cli
     )
     assert response.status_code == 303
     assert smtp_server.only().link.startswith("https://support.example/password-reset/")
+
+
+def test_new_password_ends_other_sessions(world, make_client):
+    from portal.auth.passwords import hash_password
+    from portal.extensions import db
+
+    elsewhere = make_client(world.ana)
+    assert elsewhere.get("/cases").status_code == 200
+    world.ana.password_hash = hash_password("a brand new passphrase")
+    db.session.commit()
+    response = elsewhere.get("/cases")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
