@@ -22,6 +22,9 @@ from portal.cases.models import Kind
 from portal.config import TestConfig, database_url
 from portal.extensions import db
 
+# One Chromium and live-server fixtures for browser tests in any directory.
+pytest_plugins = ["tests.browser_support"]
+
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH = hash_password(PASSWORD)
 

@@ -1,48 +1,12 @@
 """The administrator's pages in headless Chromium: the htmx swap of the user list,
 the invitation form's errors, and screenshots to look at."""
 
-import asyncio
-import os
-import shutil
-
 import pytest
 
-from tests.browser.conftest import (  # noqa: F401  (fixtures)
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    _sqlite_only,
-    _unavailable,
-    live_server,
-    new_page,
-    problems,
-    screenshot,
-)
+from tests.browser.conftest import _sqlite_only  # noqa: F401  (autouse here too)
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """This module's own Chromium, closed when the module ends: tests/browser keeps one
-    open for the whole session, and Playwright's sync API cannot run two at once."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        pytest.skip("tests/browser's Playwright is still open; run tests/admin first or alone")
-    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
-        _unavailable(f"Chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("the playwright package is not installed")
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def sign_in(page, email):
@@ -53,7 +17,7 @@ def sign_in(page, email):
     page.wait_for_url("**/desk**")
 
 
-def test_admin_deactivates_in_place_and_invites(world, new_page, problems, screenshot, smtp_server):  # noqa: F811
+def test_admin_deactivates_in_place_and_invites(world, new_page, problems, screenshot, smtp_server):
     page = new_page("admin")
     sign_in(page, world.admin.email)
     page.get_by_role("link", name="Users").click()
