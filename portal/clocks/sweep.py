@@ -267,10 +267,20 @@ def _escalate(case: Case, warning: Warning, now: datetime) -> None:
 
 
 def hand_to_outbox(warning: Warning, case: Case, message: str) -> None:
-    """The one place a clock warning leaves the portal by email (issue 4).
+    """The one place a clock warning leaves the portal by email.
 
-    Called inside the sweep's transaction, once per warning actually sent, with its
-    recipients in ``warning.recipients``; queue one OutboundMessage per recipient
-    here and it commits or rolls back with the warning. Until the email channel
-    exists, warnings live in the desk's notifications list only."""
+    Called inside the sweep's transaction, once per warning actually sent: one
+    outbox row per recipient, committed or rolled back with the warning. Warnings
+    are operational mail to staff, so they ignore notification preferences."""
+    from portal.mail.outbox import queue_message
 
+    stage = "Breached" if warning.stage == "breached" else "Due soon"
+    for user in warning.recipients:
+        queue_message(
+            to=user.email,
+            subject=f"[{case.reference}] {stage}: {case.subject}",
+            body_text=f"{message}\n\nOpen the case on the desk: {case.reference}\n",
+            case=case,
+            recipient=user,
+            automatic=True,
+        )

@@ -175,3 +175,15 @@ def test_workers_sweeping_at_once_send_each_warning_once(app, world, staff, open
         .having(func.count() > 1)
     ).all()
     assert per_user == []
+
+
+def test_each_warning_is_handed_to_the_outbox_once_per_recipient(world, staff, open_at):
+    from portal.mail.models import OutboundMessage
+
+    case = critical_with_intake(world, open_at)
+    run_sweep(MON_0900 + timedelta(minutes=10))
+    run_sweep(MON_0900 + timedelta(minutes=11))
+    rows = db.session.scalars(select(OutboundMessage).where(OutboundMessage.case_id == case.id)).all()
+    warned = sorted(r.to_address for r in rows if "Due soon" in r.subject)
+    assert warned == sorted([world.agent.email, staff["on_duty"].email])
+    assert all(case.reference in r.subject for r in rows)
