@@ -72,12 +72,13 @@ def register_blueprints(app: Flask) -> None:
     from portal.cases.views import bp as cases
     from portal.clocks.views import bp as clocks
     from portal.desk.views import bp as desk
+    from portal.kb.desk import bp as kb_desk
     from portal.kb.views import bp as kb
     from portal.mail.quarantine_views import bp as quarantine
     from portal.mail.views import bp as mail
     from portal.main.views import bp as main
 
-    for blueprint in (main, auth, cases, desk, kb, quarantine, clocks, mail, admin):
+    for blueprint in (main, auth, cases, desk, kb, kb_desk, quarantine, clocks, mail, admin):
         app.register_blueprint(blueprint)
 
 

@@ -43,6 +43,7 @@ from portal.cases.queries import (
 from portal.extensions import db, limiter
 from portal.forms import EmptyForm
 from portal.htmx import render, wants_fragment
+from portal.kb.services import attach_draft as attach_suggestions
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -148,6 +149,7 @@ def new():
             details=form.details(),
             files=uploaded_files(form.attachments),
         )
+        attach_suggestions(request.form.get("draft_key"), current_user, case)
         db.session.commit()
         target = url_for("cases.detail", reference=case.reference)
         if kind == Kind.CRITICAL:
