@@ -77,8 +77,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.mail.quarantine_views import bp as quarantine
     from portal.mail.views import bp as mail
     from portal.main.views import bp as main
+    from portal.planner.views import bp as planner
+    from portal.tam.views import bp as tam
 
-    for blueprint in (main, auth, cases, desk, kb, kb_desk, quarantine, clocks, mail, admin):
+    for blueprint in (main, auth, cases, desk, kb, kb_desk, quarantine, clocks, mail, admin, planner, tam):
         app.register_blueprint(blueprint)
 
 

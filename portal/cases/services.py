@@ -21,7 +21,14 @@ from portal.errors import Conflict, PermissionDenied
 from portal.extensions import db
 from portal.timeutil import utcnow
 
-CUSTOMER_KINDS = (Kind.BUG, Kind.CONFIGURATION, Kind.INFORMATION, Kind.CRITICAL)
+CUSTOMER_KINDS = (
+    Kind.BUG,
+    Kind.CONFIGURATION,
+    Kind.INFORMATION,
+    Kind.CRITICAL,
+    Kind.REMEDIATION,
+    Kind.PLANNING,  # assigned to the account's TAM by portal.tam.services
+)
 
 signals = Namespace()
 # Sent inside the transaction, once the event has its id: receivers (the clocks,

@@ -373,7 +373,7 @@ def test_critical_case_lands_on_hotline_with_reference(world, client):
 
 def test_unknown_kind_shows_the_chooser(world, client):
     client.login(world.ana)
-    response = client.get("/cases/new?kind=planning")
+    response = client.get("/cases/new?kind=escalation")
     assert response.status_code == 200
     assert "Choose what kind" in response.text
 
