@@ -123,9 +123,10 @@ def test_operators_typed_by_a_person_are_searched_as_words(shipped):
     assert all("'" not in t and "\\" not in t for t in search.terms_of("it's a\\b 'x':*"))
 
 
-def test_stop_words_are_dropped_unless_nothing_else_is_left():
+def test_stop_words_are_dropped(shipped):
     assert search.terms_of("how do I warm up a new IP") == ["warm", "up", "new", "ip"]
-    assert search.terms_of("how do I") == ["how", "do", "i"]
+    assert search.terms_of("how do I") == []
+    assert search.search("the") == [] and search.search("AND OR NOT") == []
 
 
 def test_snippets_are_escaped_and_marked_only_around_matches(app, category):
@@ -243,3 +244,19 @@ def test_missed_searches_are_grouped_for_staff(app, world):
     rows = missed_searches()
     assert [(r.query.lower(), r.times) for r in rows] == [("zebra", 2), ("quokka", 1)]
     assert search_totals() == (4, 3)
+
+
+def test_a_word_in_most_articles_ranks_those_with_it_in_title_or_summary(shipped, monkeypatch):
+    full = top("spamhaus", 3)
+    monkeypatch.setattr(search, "BROAD", 1)  # every query counts as broad
+    assert top("spamhaus", 3) == full  # title and summary matches fill the first places
+    assert top("spamhaus", 20)[:3] == full  # too few of those: all matches ranked
+    assert len(top("spamhaus", 20)) == len(search.search("spamhaus", limit=20))
+
+
+def test_drafts_never_crowd_out_published_guides(shipped, category):
+    before = top("spamhaus", 5)
+    for n in range(60):
+        make_article(category, f"draft-{n}", f"Spamhaus draft {n}", "spamhaus " * 20, published=False)
+    db.session.commit()
+    assert top("spamhaus", 5) == before  # 60 drafts rank above them, and are dropped
