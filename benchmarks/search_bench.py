@@ -32,6 +32,7 @@ import json
 import os
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -245,6 +246,11 @@ def main() -> int:
                     timings["page_cpu"].append((c2 - c1) * 1000)
                     per_query[q].append((t2 - t1) * 1000)
     finally:
+        if not args.keep:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+            shutil.rmtree(instance, ignore_errors=True)
         if admin is not None:
             with app.app_context():
                 db.session.remove()
