@@ -12,6 +12,7 @@ malformed header we fall back to the raw value rather than fail the message.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import mimetypes
 import re
@@ -260,10 +261,9 @@ def _filename(part: EmailMessage, index: int) -> str:
         name = None
     if name:
         if "=?" in name:  # an encoded word where RFC 2231 was due (Outlook does this)
-            try:
+            # A malformed encoded word keeps the name as it came.
+            with contextlib.suppress(Exception):
                 name = str(make_header(decode_header(name)))
-            except Exception:
-                pass
         return re.sub(r"[\r\n\t]+", " ", name).strip()
     ctype = part.get_content_type()
     if ctype == "message/rfc822":
