@@ -13,6 +13,11 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 
 
+def login_fingerprint(password_hash: str | None) -> str:
+    """What the login id carries of the password hash (see ``User.get_id``)."""
+    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
+
+
 class Role(enum.StrEnum):
     CUSTOMER = "customer"
     AGENT = "agent"
@@ -97,7 +102,7 @@ class User(UserMixin, db.Model):
 
     @property
     def login_fingerprint(self) -> str:
-        return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
+        return login_fingerprint(self.password_hash)
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users

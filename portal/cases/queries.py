@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import Account, Role, User
-from portal.cases.models import OPEN_STATUSES, Case, CaseEvent, Status, parse_reference
+from portal.cases.models import OPEN_STATUSES, Case, CaseEvent, parse_reference
 from portal.extensions import db
 
 
@@ -41,50 +41,6 @@ def get_case_or_404(reference: str, user: User) -> Case:
     if case is None:
         abort(404)
     return case
-
-
-_POLL_SQL: dict[tuple[str, bool], str] = {}
-
-
-def _poll_sql(dialect: str, customer: bool) -> str:
-    """The poll's one statement, written out once: it runs on every open case
-    page every few seconds, so it skips the ORM's statement building. The scoping
-    is the same as ``scoped_cases`` (the access tests cover both)."""
-    key = (dialect, customer)
-    if key not in _POLL_SQL:
-        internal = " AND e.internal = :public" if customer else ""
-        _POLL_SQL[key] = (
-            'SELECT c.status, EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = c.id '
-            f'AND e.id > :after{internal}) FROM "case" c '
-            'WHERE c.id = :case_id AND ('
-            "(:role = 'customer' AND c.account_id = :account_id) "
-            "OR (:role = 'tam' AND c.account_id IN (SELECT a.id FROM account a WHERE a.tam_id = :user_id)) "
-            "OR :role IN ('agent', 'admin'))"
-        )
-    return _POLL_SQL[key]
-
-
-def poll_state(reference: str, user: User, after: int) -> tuple[bool, bool] | None:
-    """(is open, has newer visible events) in one scoped query, or None when the
-    person cannot see the case. The poll asks this first: most polls end here."""
-    case_id = parse_reference(reference)
-    if case_id is None:
-        return None
-    connection = db.session.connection()
-    row = connection.execute(
-        text(_poll_sql(connection.dialect.name, user.is_customer)),
-        {
-            "after": after,
-            "public": False,
-            "case_id": case_id,
-            "role": str(user.role),
-            "account_id": user.account_id,
-            "user_id": user.id,
-        },
-    ).first()
-    if row is None:
-        return None
-    return row[0] != Status.RESOLVED, bool(row[1])
 
 
 def timeline(case: Case, viewer: User, after: int = 0) -> list[CaseEvent]:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     redirect,
     request,
@@ -22,6 +21,7 @@ from portal.cases.forms import (
     ReplyForm,
     describe_details,
 )
+from portal.cases.live import after_param, quick_poll
 from portal.cases.models import (
     KIND_LABELS,
     STATUS_LABELS,
@@ -36,7 +36,6 @@ from portal.cases.queries import (
     filter_cases,
     get_case_or_404,
     paginate,
-    poll_state,
     scoped_cases,
     timeline,
 )
@@ -52,9 +51,17 @@ STATE_EVENTS = {EventKind.STATUS_CHANGED, EventKind.ASSIGNED}
 
 
 @bp.before_request
-@login_required
 def _signed_in():
-    """Every route here needs a signed-in user."""
+    """Every route here needs a signed-in user. The timeline poll checks for itself
+    (see ``live.quick_poll``), so that its common answer loads nobody."""
+    if request.endpoint == "cases.timeline_poll":
+        return None
+    return _require_login()
+
+
+@login_required
+def _require_login():
+    """None when someone is signed in; otherwise Flask-Login's answer."""
 
 
 def uploaded_files(field) -> list[services.NewFile]:
@@ -182,20 +189,20 @@ def detail(reference: str):
 def timeline_poll(reference: str):
     """The live timeline: only public events newer than ``after`` (all of them for staff).
     204 when there is nothing new; 286 once the case is resolved, to stop polling."""
-    if not wants_fragment():
-        return render(CASE_PAGE, **case_context(get_case_or_404(reference, current_user)))
-    after = max(request.args.get("after", 0, type=int), 0)
-    state = poll_state(reference, current_user, after)
-    if state is None:
-        abort(404)
-    is_open, has_news = state
-    if not has_news:
-        response = current_app.response_class(status=204 if is_open else 286)
-        response.vary.add("HX-Request")
-        return response
+    if wants_fragment() and (quick := quick_poll(reference)) is not None:
+        return quick
+    if (refused := _require_login()) is not None:
+        return refused
     case = get_case_or_404(reference, current_user)
+    if not wants_fragment():
+        return render(CASE_PAGE, **case_context(case))
+    after = after_param()
     events = timeline(case, current_user, after)
     done = not case.is_open
+    if not events:
+        response = current_app.response_class(status=286 if done else 204)
+        response.vary.add("HX-Request")
+        return response
     context = case_context(case, after=after, events=events)
     blocks = ["timeline_entries", "timeline_poller", "case_summary"]
     if any(e.kind in STATE_EVENTS for e in events):
