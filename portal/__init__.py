@@ -36,11 +36,13 @@ def register_extensions(app: Flask) -> None:
     import portal.models  # noqa: F401  (every table in the metadata)
     from portal.database import configure_sqlite
     from portal.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+    from portal.inputs import PortalRequest
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     htmx.init_app(app)
+    app.request_class = PortalRequest  # htmx's request, without NUL in args and form
     mail.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import EmailField, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Email, Length, Regexp
@@ -6,7 +5,7 @@ from wtforms.validators import DataRequired, Email, Length, Regexp
 from portal.accounts.models import Role, User
 from portal.auth.forms import strip
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import PortalForm, choices
 
 ROLE_LABELS = {
     Role.CUSTOMER: "Customer",
@@ -23,7 +22,7 @@ def optional_int(value) -> int | None:
     return int(value)
 
 
-class InviteUserForm(FlaskForm):
+class InviteUserForm(PortalForm):
     email = EmailField(
         "Email",
         validators=[DataRequired(), Email(), Length(max=254)],
@@ -68,5 +67,5 @@ class InviteUserForm(FlaskForm):
             raise ValidationError("Staff do not belong to a customer account: choose “No account”.")
 
 
-class TamForm(FlaskForm):
+class TamForm(PortalForm):
     tam_id = SelectField("Technical account manager", coerce=optional_int)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import current_app
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     DateField,
@@ -17,7 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from portal.cases import remediation
 from portal.cases.models import Kind
-from portal.forms import choices
+from portal.forms import PortalForm, choices
 from portal.planner.forms import CountField, PercentField
 from portal.timeutil import utcnow
 
@@ -45,7 +44,7 @@ class AttachmentsMixin:
     attachments = MultipleFileField("Attachments", validators=[_files_within_limits])
 
 
-class NewCaseForm(AttachmentsMixin, FlaskForm):
+class NewCaseForm(AttachmentsMixin, PortalForm):
     subject = StringField(
         "Subject",
         validators=[
@@ -429,7 +428,7 @@ KIND_HINTS = {
 }
 
 
-class ReplyForm(AttachmentsMixin, FlaskForm):
+class ReplyForm(AttachmentsMixin, PortalForm):
     body = TextAreaField(
         "Your reply",
         id="reply-body",
@@ -437,7 +436,7 @@ class ReplyForm(AttachmentsMixin, FlaskForm):
     )
 
 
-class ProposeResolutionForm(FlaskForm):
+class ProposeResolutionForm(PortalForm):
     summary = TextAreaField(
         "What resolves this case",
         validators=[DataRequired("Say what resolves the case."), Length(max=MAX_BODY)],
@@ -449,7 +448,7 @@ class ProposeResolutionForm(FlaskForm):
     )
 
 
-class DisputeForm(FlaskForm):
+class DisputeForm(PortalForm):
     reason = TextAreaField(
         "What is still not working",
         validators=[DataRequired("Say what is still not working."), Length(max=MAX_BODY)],

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
@@ -21,11 +20,12 @@ from portal.cases.forms import MAX_BODY
 from portal.clocks.hours import WEEKDAYS, ScheduleError, check_country, check_zone, parse_spans
 from portal.clocks.rules import DEFAULT_UPDATE_MINUTES
 from portal.clocks.services import MAX_UPDATE_MINUTES
+from portal.forms import PortalForm
 
 INTERVAL_MESSAGE = f"Give the interval in whole minutes, from 1 to {MAX_UPDATE_MINUTES}."
 
 
-class IntakeForm(FlaskForm):
+class IntakeForm(PortalForm):
     company = StringField(
         "Company name", id="intake-company",
         validators=[DataRequired("Write the company the caller speaks for."), Length(max=200)],
@@ -61,7 +61,7 @@ def _interval_field(label: str, field_id: str) -> IntegerField:
     )
 
 
-class CallbackForm(FlaskForm):
+class CallbackForm(PortalForm):
     interval_minutes = _interval_field("Update interval agreed on the call (minutes)", "callback-interval")
     note = TextAreaField(
         "Notes from the call (optional)", id="callback-note",
@@ -69,14 +69,14 @@ class CallbackForm(FlaskForm):
     )
 
 
-class CadenceForm(FlaskForm):
+class CadenceForm(PortalForm):
     interval_minutes = _interval_field("New update interval (minutes)", "cadence-interval")
     note = TextAreaField(
         "Why it changed (optional)", id="cadence-note", validators=[Optional(), Length(max=2000)]
     )
 
 
-class UpdateForm(FlaskForm):
+class UpdateForm(PortalForm):
     body = TextAreaField(
         "Update for the customer", id="update-body",
         validators=[DataRequired("Write the update before posting it."), Length(max=MAX_BODY)],
@@ -105,7 +105,7 @@ def parse_day(text: str) -> list[list[str]]:
     return spans
 
 
-class HoursForm(FlaskForm):
+class HoursForm(PortalForm):
     timezone = StringField(
         "Time zone",
         validators=[DataRequired("Give the time zone, such as Europe/Amsterdam."), Length(max=64)],
@@ -187,7 +187,7 @@ class HoursForm(FlaskForm):
         self.response_target_hours.data = schedule["response_target_hours"]
 
 
-class ReportForm(FlaskForm):
+class ReportForm(PortalForm):
     class Meta:
         csrf = False  # a GET form: it reads, never writes
 

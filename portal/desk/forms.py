@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.cases.forms import MAX_BODY
+from portal.forms import PortalForm
 
 
-class NoteForm(FlaskForm):
+class NoteForm(PortalForm):
     body = TextAreaField(
         "Internal note",
         id="note-body",
@@ -13,7 +13,7 @@ class NoteForm(FlaskForm):
     )
 
 
-class RequestInfoForm(FlaskForm):
+class RequestInfoForm(PortalForm):
     body = TextAreaField(
         "What do you need from the customer?",
         id="info-body",
@@ -21,7 +21,7 @@ class RequestInfoForm(FlaskForm):
     )
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PortalForm):
     assignee_id = SelectField(
         "Owner", coerce=int, validators=[DataRequired("Choose who owns the case.")]
     )

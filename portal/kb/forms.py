@@ -1,17 +1,16 @@
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from portal.extensions import db
-from portal.forms import choices
+from portal.forms import PortalForm, choices
 from portal.kb.models import Article, Category
 from portal.kb.services import RESERVED_SLUGS, SLUG
 
 MAX_ARTICLE = 100_000
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(PortalForm):
     title = StringField(
         "Title",
         validators=[DataRequired("Give the article a title."), Length(max=200)],
@@ -67,9 +66,9 @@ class ArticleForm(FlaskForm):
             raise ValidationError("Choose a category from the list.")
 
 
-class PreviewForm(FlaskForm):
+class PreviewForm(PortalForm):
     body_md = TextAreaField(validators=[Length(max=MAX_ARTICLE)])
 
 
-class VoteForm(FlaskForm):
+class VoteForm(PortalForm):
     helpful = SelectField(choices=choices([("yes", "Yes"), ("no", "No")]), validators=[DataRequired()])

@@ -13,6 +13,7 @@ from portal.database import immediate
 from portal.errors import PermissionDenied
 from portal.extensions import db
 from portal.htmx import render, wants_fragment
+from portal.inputs import NUL
 from portal.kb import search, services
 from portal.kb.forms import VoteForm
 from portal.kb.models import Article, Category
@@ -50,6 +51,8 @@ def _after_response(work, *args) -> None:
 
 
 def get_published_or_404(slug: str) -> Article:
+    if NUL in slug:  # no slug has one, and PostgreSQL refuses it in a parameter
+        abort(404)
     article = db.session.scalar(select(Article).where(Article.slug == slug, Article.published.is_(True)))
     if article is None:
         abort(404)

@@ -1,11 +1,11 @@
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
 from portal.accounts.models import User
+from portal.forms import PortalForm
 from portal.mail.notify import FOLLOW_ACCOUNT, topics_for, wants
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(PortalForm):
     """One checkbox per kind of mail this person can receive (see ``for_user``)."""
 
     @classmethod

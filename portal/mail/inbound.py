@@ -54,6 +54,7 @@ from portal.cases.services import NewFile, can_see
 from portal.database import immediate
 from portal.errors import Conflict, PermissionDenied
 from portal.extensions import db
+from portal.inputs import drop_nul
 from portal.mail import inbound_parse as mp
 from portal.mail.inbound_parse import ParsedMail
 from portal.mail.inbound_trim import trim_reply
@@ -189,7 +190,7 @@ def process(message: InboundMessage, mail: ParsedMail | None = None) -> InboundM
         with immediate():
             row = db.session.get(InboundMessage, message_id)
             row.status = FAILED
-            row.reason = f"Processing failed: {type(error).__name__}: {error}"[:4000]
+            row.reason = drop_nul(f"Processing failed: {type(error).__name__}: {error}")[:4000]
             row.processed_at = utcnow()
             db.session.commit()
     return row

@@ -16,13 +16,14 @@ import contextlib
 import hashlib
 import mimetypes
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
+from portal.inputs import drop_nul
 from portal.mail.inbound_html import html_to_text
 
 _PARSER = BytesParser(_class=EmailMessage, policy=policy.compat32)
@@ -383,7 +384,25 @@ def _synthetic_id(msg: EmailMessage, raw: bytes) -> str:
     return f"<missing-id.{hashlib.sha256(seed).hexdigest()[:40]}@inbound.invalid>"
 
 
+def _without_nul(value):
+    """Every text of a parsed mail without NUL (see portal.inputs): an encoded word,
+    quoted-printable or a raw byte can carry one. A file's bytes are its own."""
+    if isinstance(value, ParsedMail):
+        return replace(value, **{f.name: _without_nul(getattr(value, f.name)) for f in fields(value)})
+    if isinstance(value, MailFile):
+        return replace(
+            value, filename=drop_nul(value.filename), content_type=drop_nul(value.content_type)
+        )
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return drop_nul(value)
+
+
 def parse(raw: bytes) -> ParsedMail:
+    return _without_nul(_parse(raw))
+
+
+def _parse(raw: bytes) -> ParsedMail:
     msg: EmailMessage = _PARSER.parsebytes(raw)
     ids = parse_ids(_raw_header(msg, "Message-ID"))
     message_id = ids[0] if ids and len(ids[0]) <= 255 else ""

@@ -9,7 +9,6 @@ from io import BytesIO
 
 from flask import Blueprint, abort, current_app, redirect, request, send_file, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import and_, func, or_, select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
@@ -19,7 +18,7 @@ from portal.cases.models import Case, parse_reference
 from portal.cases.queries import scoped_cases
 from portal.desk.views import staff_required
 from portal.extensions import db
-from portal.forms import EmptyForm
+from portal.forms import EmptyForm, PortalForm
 from portal.htmx import render
 from portal.mail import inbound
 from portal.mail import inbound_parse as mp
@@ -42,11 +41,11 @@ SHOWS = {
 }
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(PortalForm):
     reference = StringField("Case reference", validators=[DataRequired(), Length(max=20)])
 
 
-class NewCaseForm(FlaskForm):
+class NewCaseForm(PortalForm):
     requester = StringField(
         "Requester (a customer user's address)", validators=[DataRequired(), Length(max=254)]
     )

@@ -8,12 +8,12 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
-from flask_wtf import FlaskForm
 from wtforms import Field, SelectField, StringField
 from wtforms.fields import DateField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import TextInput
 
+from portal.forms import PortalForm
 from portal.planner.schedule import (
     PER_IP_CEILING,
     PROVIDERS,
@@ -114,7 +114,7 @@ class StartDateField(DateField):
             raise ValueError("Enter the start date as YYYY-MM-DD, e.g. 2026-12-01.") from None
 
 
-class PlannerForm(FlaskForm):
+class PlannerForm(PortalForm):
     name = StringField(
         "Name (optional)",
         validators=[Optional(), Length(max=200)],

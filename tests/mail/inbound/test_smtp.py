@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.mail import inbound
 from portal.mail.inbound_cli import make_controller
 from portal.mail.models import InboundMessage
+from tests.mail.inbound.test_nul import NEW_CASE_WITH_NUL
 
 
 def free_port() -> int:
@@ -114,3 +115,10 @@ def test_when_storing_fails_the_sender_is_told_to_try_again(mailworld, receiver,
     with pytest.raises(smtplib.SMTPDataError) as error:
         send(receiver, mailworld.corpus("new_case_plain.eml"))
     assert error.value.smtp_code == 451
+
+
+def test_nul_in_a_message_is_no_reason_to_refuse_it(mailworld, receiver):
+    send(receiver, NEW_CASE_WITH_NUL)
+    new = stored()[-1]
+    assert new.status == inbound.PROCESSED, new.reason
+    assert new.subject == "Blockedby Gmail"

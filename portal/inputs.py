@@ -1,0 +1,41 @@
+"""Text from outside, made fit for the database where it comes in.
+
+NUL (U+0000) means nothing in text a person types or a mail carries. SQLite
+stores it, but PostgreSQL refuses it in text, both in a column and as a query
+parameter, so a stray one (pasted from a binary log, sent by a scanner) turned
+a reply or a search into a 500. It is dropped, never refused: nobody can see it
+to remove it, and the rest of what they typed is kept. Forms drop it through
+``portal.forms.PortalForm``, requests (query string and form data) through
+``PortalRequest``, inbound mail in ``portal.mail.inbound_parse.parse``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from htmx_flask.requests import HtmxAwareRequest
+from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+
+NUL = "\x00"
+
+
+def drop_nul(value: Any) -> Any:
+    """``value`` without NUL when it is text; anything else as it is."""
+    if isinstance(value, str) and NUL in value:
+        return value.replace(NUL, "")
+    return value
+
+
+class NulFreeMultiDict(ImmutableMultiDict):
+    """``request.args`` and ``request.form`` (files keep their own names; see
+    ``portal.cases.attachments.clean_filename``)."""
+
+    def __init__(self, mapping=None):
+        pairs = MultiDict(mapping).items(multi=True)
+        super().__init__([(drop_nul(key), drop_nul(value)) for key, value in pairs])
+
+
+class PortalRequest(HtmxAwareRequest):
+    """htmx-flask's request (``request.htmx``), its parameters without NUL."""
+
+    parameter_storage_class = NulFreeMultiDict
