@@ -22,8 +22,9 @@ from portal.cases.models import Kind
 from portal.config import TestConfig, database_url
 from portal.extensions import db
 
-# One Chromium and live-server fixtures for browser tests in any directory.
-pytest_plugins = ["tests.browser_support"]
+# One Chromium and live-server fixtures for browser tests, and one SMTP server, in
+# any directory.
+pytest_plugins = ["tests.browser_support", "tests.smtp_support"]
 
 PASSWORD = "correct horse battery"
 _PASSWORD_HASH = hash_password(PASSWORD)

@@ -1,1 +1,1 @@
-from tests.auth.conftest import fresh_rate_limits, smtp_server  # noqa: F401  (fixtures)
+from tests.auth.conftest import fresh_rate_limits  # noqa: F401  (fixture)

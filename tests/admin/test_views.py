@@ -153,7 +153,7 @@ class TestInvite:
         mail = smtp_server.only()
         assert mail.rcpt_tos == ["cleo@acme.example"]
         assert mail.subject == "You are invited to the support portal"
-        assert "for Acme Mail" in mail.body and "within 7 days" in mail.body
+        assert "for Acme Mail" in mail.text and "within 7 days" in mail.text
 
         newcomer = make_client()
         page = newcomer.get(mail.link_path)
@@ -185,7 +185,7 @@ class TestInvite:
         db.session.rollback()
         nia = db.session.scalar(select(User).where(User.email == "newagent@support.example"))
         assert (nia.role, nia.account_id) == (Role.AGENT, None)
-        assert "for " not in smtp_server.only().body.split("\n")[2]
+        assert "for " not in smtp_server.only().text.split("\n")[2]
 
     @pytest.mark.parametrize(
         "data, field, message",

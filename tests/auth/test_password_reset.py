@@ -30,8 +30,8 @@ def test_reset_mail_arrives_and_its_link_works_once(world, client, make_client, 
     mail = smtp_server.only()
     assert mail.rcpt_tos == [world.ana.email]
     assert mail.subject == "Reset your support portal password"
-    assert "Hello Ana Acme" in mail.body
-    assert "within 1 hour" in mail.body
+    assert "Hello Ana Acme" in mail.text
+    assert "within 1 hour" in mail.text
     assert mail.link.startswith("http://localhost/password-reset/")
 
     form = client.get(mail.link_path)
@@ -116,7 +116,7 @@ def test_link_inside_its_lifetime_works(world, client, smtp_server, monkeypatch)
 def test_lifetime_comes_from_the_configuration(app, world, client, smtp_server):
     app.config["PASSWORD_RESET_MAX_AGE"] = timedelta(minutes=30)
     ask_for_reset(client, world.ana.email)
-    assert "within 30 minutes" in smtp_server.only().body
+    assert "within 30 minutes" in smtp_server.only().text
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,7 @@ def case(world, make):
     return case
 
 
-def test_an_agent_reply_reaches_the_requester_with_thread_and_reply_to(app, world, case, smtp):
+def test_an_agent_reply_reaches_the_requester_with_thread_and_reply_to(app, world, case, smtp_server):
     services.reply(case, world.agent, "We found the **duplicate** webhook.")
     db.session.commit()
     [row] = rows()
@@ -54,7 +54,7 @@ def test_an_agent_reply_reaches_the_requester_with_thread_and_reply_to(app, worl
     assert row.message_id.startswith("<") and row.message_id.endswith("@support.example>")
 
     assert outbox.send_due().sent == [row.message_id]
-    [delivery] = smtp.received
+    [delivery] = smtp_server.received
     message = delivery.message
     assert delivery.rcpt_tos == ["ana@acme.example"]
     assert message["Subject"] == f"[{case.reference}] Webhook batches arrive twice"
@@ -62,38 +62,38 @@ def test_an_agent_reply_reaches_the_requester_with_thread_and_reply_to(app, worl
     assert message["Reply-To"] == "support@support.example"
     assert message["From"] == "Support <support@support.example>"
     assert message["Auto-Submitted"] == "auto-generated"
-    text = delivery.text()
+    text = delivery.text
     assert "Aidan Agent (Support) replied" in text
     assert "We found the **duplicate** webhook." in text
     assert f"http://localhost/cases/{case.reference}" in text
-    assert "<strong>duplicate</strong>" in delivery.html()
+    assert "<strong>duplicate</strong>" in delivery.html
     db.session.refresh(row)
     assert row.status == "sent" and row.sent_at is not None and row.attempts == 1
 
 
-def test_a_case_threads_in_the_mail_client(app, world, case, smtp):
+def test_a_case_threads_in_the_mail_client(app, world, case, smtp_server):
     for text in ("First answer", "Second answer", "Third answer"):
         services.reply(case, world.agent, text)
         db.session.commit()
     services.reply(case, world.ana, "Thanks, still broken")
     db.session.commit()
     send()
-    first, second, third = (d.message for d in smtp.to("ana@acme.example"))
+    first, second, third = (d.message for d in smtp_server.to("ana@acme.example"))
     root = first["Message-ID"]
     assert first["In-Reply-To"] is None and first["References"] is None
     assert second["In-Reply-To"] == root and second["References"] == root
     assert third["In-Reply-To"] == second["Message-ID"]
     assert third["References"].split() == [root, second["Message-ID"]]
     # Staff mail of the same case hangs off the same root.
-    to_agent = smtp.to("agent@support.example")[0].message
+    to_agent = smtp_server.to("agent@support.example")[0].message
     assert to_agent["In-Reply-To"] == root and to_agent["References"] == root
-    assert len({d.message["Subject"] for d in smtp.received}) == 1
+    assert len({d.message["Subject"] for d in smtp_server.received}) == 1
 
 
-def test_html_bodies_are_escaped_and_sanitised(app, world, case, smtp):
+def test_html_bodies_are_escaped_and_sanitised(app, world, case, smtp_server):
     services.reply(case, world.agent, "See <script>alert(1)</script> and [x](javascript:alert(1))")
     send()
-    html = smtp.received[0].html()
+    html = smtp_server.received[0].html
     assert "<script>" not in html and 'href="javascript' not in html
     assert "&lt;script&gt;" in html
 

@@ -36,10 +36,10 @@ def queue(n: int, case=None, to="ana@acme.example", **kw) -> list[OutboundMessag
     return made
 
 
-def test_a_hundred_replies_wait_out_an_outage_and_arrive_once(app, world, make, make_client, smtp):
+def test_a_hundred_replies_wait_out_an_outage_and_arrive_once(app, world, make, make_client, smtp_server):
     case = make.case(world.ana)
     agent = make_client(world.agent)
-    smtp.stop()
+    smtp_server.stop()
 
     statuses = [
         agent.post(f"/cases/{case.reference}/replies", data={"body": f"Update {i}"}).status_code
@@ -60,17 +60,17 @@ def test_a_hundred_replies_wait_out_an_outage_and_arrive_once(app, world, make, 
     assert {r.next_attempt_at for r in rows} == {now + MINUTE}
     assert outbox.send_due(now=now + MINUTE / 2).sent == []  # not due yet: nothing tried
 
-    smtp.start()
+    smtp_server.start()
     up = outbox.send_due(now=now + MINUTE)  # round 2
     assert len(up.sent) == 100
-    counted = smtp.message_ids()
+    counted = smtp_server.message_ids()
     assert len(counted) == 100 and set(counted.values()) == {1}  # all arrived, none twice
     assert set(counted) == {r.message_id for r in waiting}
     assert outbox.send_due(now=now + 10 * MINUTE).sent == []
     assert {r.status for r in all_rows()} == {"sent"}
 
 
-def test_two_workers_never_send_the_same_message_twice(app, world, make, smtp):
+def test_two_workers_never_send_the_same_message_twice(app, world, make, smtp_server):
     case = make.case(world.ana)
     queue(60, case)
     start = threading.Barrier(2)
@@ -88,16 +88,16 @@ def test_two_workers_never_send_the_same_message_twice(app, world, make, smtp):
     for t in threads:
         t.join(timeout=60)
     assert sum(len(r.sent) for r in rounds) == 60
-    counted = smtp.message_ids()
+    counted = smtp_server.message_ids()
     assert len(counted) == 60 and set(counted.values()) == {1}
 
 
-def test_retries_back_off_then_fail_and_staff_retry_starts_over(app, world, make, smtp):
+def test_retries_back_off_then_fail_and_staff_retry_starts_over(app, world, make, smtp_server):
     app.config.update(
         OUTBOX_MAX_ATTEMPTS=4, OUTBOX_RETRY_BASE_SECONDS=60, OUTBOX_RETRY_MAX_SECONDS=180
     )
     [row] = queue(1)
-    smtp.stop()
+    smtp_server.stop()
     now = utcnow()
     waits = []
     for _ in range(3):
@@ -111,7 +111,7 @@ def test_retries_back_off_then_fail_and_staff_retry_starts_over(app, world, make
     assert row.status == "failed" and row.attempts == 4 and row.last_error
     assert outbox.send_due(now=now + timedelta(days=1)).failed == []  # failed rows wait for staff
 
-    smtp.start()
+    smtp_server.start()
     outbox.retry(row, now)
     db.session.commit()
     assert outbox.send_due(now=now).sent == [row.message_id]
@@ -119,8 +119,8 @@ def test_retries_back_off_then_fail_and_staff_retry_starts_over(app, world, make
     assert row.status == "sent" and row.attempts == 1
 
 
-def test_a_permanent_refusal_fails_at_once_without_stopping_the_rest(app, smtp):
-    smtp.refuse.add("gone@acme.example")
+def test_a_permanent_refusal_fails_at_once_without_stopping_the_rest(app, smtp_server):
+    smtp_server.refuse.add("gone@acme.example")
     [bad] = queue(1, to="gone@acme.example")
     good = queue(2)
     done = outbox.send_due()
@@ -131,7 +131,7 @@ def test_a_permanent_refusal_fails_at_once_without_stopping_the_rest(app, smtp):
     assert "550" in bad.last_error and "No such user" in bad.last_error
 
 
-def test_a_crash_after_claiming_resends_with_the_same_message_id(app, world, make, smtp):
+def test_a_crash_after_claiming_resends_with_the_same_message_id(app, world, make, smtp_server):
     """The worker died between sending and recording: the row stays pending under
     its lease, and once the lease ends it goes out again with the same Message-ID,
     so the recipient's client (and our inbound side) sees one message."""
@@ -145,10 +145,10 @@ def test_a_crash_after_claiming_resends_with_the_same_message_id(app, world, mak
     lease = timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
     assert outbox.send_due(now=now + lease - MINUTE).sent == []  # still someone else's
     assert outbox.send_due(now=now + lease).sent == [row.message_id]
-    assert [d.message["Message-ID"] for d in smtp.received] == [row.message_id] * 2
+    assert [d.message["Message-ID"] for d in smtp_server.received] == [row.message_id] * 2
 
 
-def test_sent_mail_shows_on_the_staff_timeline_only(app, world, make, make_client, smtp):
+def test_sent_mail_shows_on_the_staff_timeline_only(app, world, make, make_client, smtp_server):
     case = make.case(world.ana)
     services.reply(case, world.agent, "Answer")
     db.session.commit()
@@ -180,12 +180,12 @@ def header_lines(delivery) -> list[bytes]:
     return delivery.header_block.split(b"\r\n")
 
 
-def test_cr_lf_in_a_case_subject_never_becomes_a_header(app, world, make, smtp):
+def test_cr_lf_in_a_case_subject_never_becomes_a_header(app, world, make, smtp_server):
     case = make.case(world.ana, subject="Help\r\nBcc: evil@attacker.example\nX-Evil: 1")
     services.reply(case, world.agent, "Answer")
     db.session.commit()
     assert len(outbox.send_due().sent) == 1
-    [delivery] = smtp.received
+    [delivery] = smtp_server.received
     assert delivery.rcpt_tos == ["ana@acme.example"]
     lines = header_lines(delivery)
     assert not any(line.startswith((b"Bcc:", b"X-Evil:")) for line in lines)
@@ -195,7 +195,7 @@ def test_cr_lf_in_a_case_subject_never_becomes_a_header(app, world, make, smtp):
     )
 
 
-def test_cr_lf_in_a_name_never_becomes_a_header(app, world, make, smtp):
+def test_cr_lf_in_a_name_never_becomes_a_header(app, world, make, smtp_server):
     world.agent.name = "Aidan\r\nBcc: evil@attacker.example"
     world.ana.name = "Ana\nX-Evil: 1"
     db.session.commit()
@@ -203,12 +203,12 @@ def test_cr_lf_in_a_name_never_becomes_a_header(app, world, make, smtp):
     services.reply(case, world.agent, "Answer")
     db.session.commit()
     outbox.send_due()
-    [delivery] = smtp.received
+    [delivery] = smtp_server.received
     assert delivery.rcpt_tos == ["ana@acme.example"]
     assert not any(line.startswith((b"Bcc:", b"X-Evil:")) for line in header_lines(delivery))
 
 
-def test_cr_lf_in_an_address_is_refused_and_shown_to_staff(app, world, make, smtp):
+def test_cr_lf_in_an_address_is_refused_and_shown_to_staff(app, world, make, smtp_server):
     world.ana.email = "ana@acme.example\r\nBcc: evil@attacker.example"
     db.session.commit()
     case = make.case(world.ana)
@@ -216,7 +216,7 @@ def test_cr_lf_in_an_address_is_refused_and_shown_to_staff(app, world, make, smt
     db.session.commit()
     done = outbox.send_due()
     assert len(done.failed) == 1 and done.sent == []
-    assert smtp.received == []
+    assert smtp_server.received == []
     [row] = all_rows()
     assert row.status == "failed" and "CR or LF" in row.last_error
 
@@ -232,13 +232,13 @@ def test_cr_lf_in_an_address_is_refused_and_shown_to_staff(app, world, make, smt
         ("message_id", "<a@b>\r\nBcc: evil@attacker.example"),
     ],
 )
-def test_a_row_written_around_the_composer_still_cannot_inject(app, smtp, column, value):
+def test_a_row_written_around_the_composer_still_cannot_inject(app, smtp_server, column, value):
     """Rows written by other code (or edited in the database) go through the same checks."""
     [row] = queue(1)
     setattr(row, column, value)
     db.session.commit()
     done = outbox.send_due()
     assert done.failed == [row.message_id]
-    assert smtp.received == []
-    for delivery in smtp.received:
+    assert smtp_server.received == []
+    for delivery in smtp_server.received:
         assert INJECTED not in delivery.header_block

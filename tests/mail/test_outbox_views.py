@@ -13,9 +13,9 @@ from portal.mail.models import OutboundMessage
 
 
 @pytest.fixture
-def failed(world, make, smtp):
+def failed(world, make, smtp_server):
     """A reply to Ana that the server refused for good."""
-    smtp.refuse.add("ana@acme.example")
+    smtp_server.refuse.add("ana@acme.example")
     case = make.case(world.ana)
     services.reply(case, world.agent, "Answer")
     db.session.commit()
@@ -40,15 +40,15 @@ def test_customers_get_404_for_the_mail_pages(world, make_client, failed):
     assert failed.status == "failed"
 
 
-def test_retry_resets_attempts_and_the_worker_sends_it(world, make_client, failed, smtp):
-    smtp.refuse.clear()
+def test_retry_resets_attempts_and_the_worker_sends_it(world, make_client, failed, smtp_server):
+    smtp_server.refuse.clear()
     agent = make_client(world.agent)
     response = agent.post(f"/desk/mail/{failed.id}/retry")
     assert response.status_code == 303
     db.session.refresh(failed)
     assert failed.status == "pending" and failed.attempts == 0
     assert outbox.send_due().sent == [failed.message_id]
-    assert [d.message["Message-ID"] for d in smtp.received] == [failed.message_id]
+    assert [d.message["Message-ID"] for d in smtp_server.received] == [failed.message_id]
 
 
 def test_retry_needs_the_csrf_token(world, make_client, failed):

@@ -17,7 +17,7 @@ from portal.config import ROOT
 from portal.extensions import db
 from portal.mail import inbound
 from portal.mail.models import InboundMessage
-from tests.mail.inbound.test_smtp import free_port
+from tests.smtp_support import free_port
 
 
 def test_ingest_a_file(mailworld, runner, tmp_path):

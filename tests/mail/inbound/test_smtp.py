@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import smtplib
-import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -16,12 +15,7 @@ from portal.mail import inbound
 from portal.mail.inbound_cli import make_controller
 from portal.mail.models import InboundMessage
 from tests.mail.inbound.test_nul import NEW_CASE_WITH_NUL
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.smtp_support import free_port
 
 
 @pytest.fixture
