@@ -46,6 +46,8 @@ _BLOCK = {
     "tr",
     "ul",
 }
+# Blocks set apart by a blank line, on opening and on closing.
+_PARAGRAPHS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", "blockquote"}
 _SKIP = {"script", "style", "head", "title", "template", "noscript", "xml", "o:p"}
 _VOID = {"br", "img", "hr", "meta", "link", "input", "area", "base", "col", "wbr"}
 _SIGNATURE_CLASSES = {"gmail_signature", "moz-signature"}
@@ -96,20 +98,7 @@ class _Converter(HTMLParser):
         if tag == "br":
             self._flush()
             return
-        if tag in (
-            "p",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "table",
-            "ul",
-            "ol",
-            "pre",
-            "blockquote",
-        ):
+        if tag in _PARAGRAPHS:
             self._break(blank=True)
         elif tag in _BLOCK:
             self._flush()
@@ -176,20 +165,7 @@ class _Converter(HTMLParser):
                 and href.rstrip("/") != text.rstrip("/")
             ):
                 self.current += f" ({href})"
-        if tag in (
-            "p",
-            "h1",
-            "h2",
-            "h3",
-            "h4",
-            "h5",
-            "h6",
-            "table",
-            "ul",
-            "ol",
-            "pre",
-            "blockquote",
-        ):
+        if tag in _PARAGRAPHS:
             self._flush()
             if tag == "pre":
                 self.pre_depth = max(0, self.pre_depth - 1)
