@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from portal.markdown import render_markdown
 from portal.timeutil import utcnow
@@ -76,6 +77,34 @@ def iso(moment: datetime | None) -> str:
     return as_aware(moment).isoformat() if moment else ""
 
 
+# Small pieces of markup that lists and timelines repeat on every row are Python
+# rather than Jinja macros: a macro call costs several times a function call, and
+# a 50-event case page makes over a hundred of them.
+
+
+
+def when(moment: datetime | None, zone: str | None = None) -> Markup:
+    """A relative time ("2 h ago") with the full local time on hover; when the
+    account's zone differs from the viewer's, the hover shows both."""
+    if not moment:
+        return Markup("")
+    user = current_user._get_current_object()
+    mine = getattr(user, "timezone", None) if user is not None else None
+    title = local_time(moment, mine if user is not None and user.is_authenticated else None)
+    if zone and zone != mine:
+        title = f"{title} · {local_time(moment, zone)}"
+    # f-strings with escape(): Markup.format is several times slower.
+    return Markup(f'<time datetime="{iso(moment)}" title="{escape(title)}">{escape(relative(moment))}</time>')
+
+
+def status_badge(case) -> Markup:
+    return Markup(f'<span class="badge status-{escape(case.status)}">{escape(case.status_label)}</span>')
+
+
+def kind_badge(case) -> Markup:
+    return Markup(f'<span class="badge kind-{escape(case.kind)}">{escape(case.kind_label)}</span>')
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
         localtime=local_time,
@@ -91,8 +120,9 @@ def init_app(app: Flask) -> None:
     # from a single block never runs the template's top-level imports.
     app.jinja_env.globals["current_user"] = current_user
     macros = app.jinja_env.get_template("_macros/ui.html").module
-    for name in ("status_badge", "kind_badge", "when", "field", "pager"):
+    for name in ("field", "pager"):
         app.jinja_env.globals[name] = getattr(macros, name)
+    app.jinja_env.globals.update(when=when, status_badge=status_badge, kind_badge=kind_badge)
 
     @app.context_processor
     def globals_():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import abort
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -78,5 +80,56 @@ def filter_cases(
     return query
 
 
-def paginate(query: Select, page: int, per_page: int):
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+COUNT_CAP = 1_000
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, with a count that stops at ``COUNT_CAP``: counting every
+    one of 100,000 cases costs more than the rest of the page together, and past a
+    thousand the exact figure helps nobody (they filter or search instead)."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int  # exact unless ``capped``
+    capped: bool  # more than COUNT_CAP
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+    @property
+    def pages(self) -> int | None:
+        """How many pages, or None when the count was capped."""
+        return None if self.capped else max(-(-self.total // self.per_page), 1)
+
+    @property
+    def total_label(self) -> str:
+        return f"more than {COUNT_CAP:,}" if self.capped else f"{self.total:,}"
+
+
+def paginate(query: Select, page: int, per_page: int) -> Page:
+    page = max(page or 1, 1)
+    rows = list(
+        db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).unique()
+    )
+    counted = query.order_by(None).with_only_columns(Case.id).limit(COUNT_CAP + 1).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted))
+    return Page(
+        items=rows[:per_page],
+        page=page,
+        per_page=per_page,
+        total=min(total, COUNT_CAP),
+        capped=total > COUNT_CAP,
+        has_next=len(rows) > per_page,
+    )

@@ -78,7 +78,7 @@ def case_view_url(case: Case) -> str:
 
 
 def case_context(case: Case, after: int = 0, events=None, **forms) -> dict:
-    user = current_user
+    user = current_user._get_current_object()
     if events is None:
         events = timeline(case, user, after)
     proposal_open = case.status == Status.RESOLUTION_PROPOSED

@@ -394,6 +394,26 @@ def test_case_list_filters_search_and_pagination(world, make, client, app):
     assert "Bounce" not in client.get("/cases?q=%25").text
 
 
+def test_long_lists_count_to_a_thousand_and_still_page_on(world, client, app, monkeypatch):
+    from portal.cases import queries
+    from tests.cases.test_query_counts import add_cases
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 30)
+    app.config["CASES_PER_PAGE"] = 10
+    add_cases(world, 80)  # 40 for Acme
+    client.login(world.ana)
+    first = client.get("/cases?status=").text
+    assert "Page 1 · more than 30 cases" in first
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    beyond = client.get("/cases?status=&page=4").text  # past what was counted
+    assert "Page 4 · more than 30 cases" in beyond
+    assert beyond.count('<td data-label="Case">') == 10
+    assert 'rel="next"' not in beyond and 'rel="prev"' in beyond
+    monkeypatch.setattr(queries, "COUNT_CAP", 1_000)
+    exact = client.get("/cases?status=").text
+    assert "Page 1 of 4 · 40 cases" in exact
+
+
 def test_desk_queue_puts_critical_first_then_oldest_waiting(world, make, client):
     old = make.case(world.ana, subject="Old bug")
     waiting = make.case(world.ana, subject="Waiting bug")
