@@ -36,6 +36,8 @@ class Config:
     HOTLINE_NUMBER = _env("HOTLINE_NUMBER", "+1 888 555 0199")
     SUPPORT_ADDRESS = _env("SUPPORT_ADDRESS", "support@support.example")
     TIMELINE_POLL_SECONDS = int(_env("TIMELINE_POLL_SECONDS", "4"))
+    # Rendered case timelines kept per worker (see portal/cases/fragments.py); 0 = off.
+    TIMELINE_CACHE_SIZE = int(_env("TIMELINE_CACHE_SIZE", "256"))
     CASES_PER_PAGE = 25
 
     MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 
 from flask import current_app
 from flask_wtf.file import MultipleFileField
@@ -462,16 +463,31 @@ def describe_details(case) -> tuple[list[tuple[str, str]], list[tuple[str, str]]
     short, long = [], []
     if form_class is None:
         return [(k.replace("_", " ").capitalize(), str(v)) for k, v in case.details.items()], []
-    form = form_class(formdata=None, meta={"csrf": False})
-    for name in form_class.detail_fields:
+    if "__init__" in vars(form_class):  # choices made per request (the planning form's plans)
+        described = _described(form_class(formdata=None, meta={"csrf": False}))
+    else:
+        described = _described_class(form_class)
+    for name, (label, options, is_long) in described.items():
         value = case.details.get(name)
         if value in (None, ""):
             continue
-        field = getattr(form, name)
         shown = str(value)
-        for choice in getattr(field, "choices", None) or []:
-            if str(choice.value) == shown:
-                shown = choice.label
-        target = long if field.type == "TextAreaField" else short
-        target.append((field.label.text, shown))
+        (long if is_long else short).append((label, options.get(shown, shown)))
     return short, long
+
+
+def _described(form) -> dict[str, tuple[str, dict[str, str], bool]]:
+    """name -> (label, {choice value: choice label}, long text?) of the detail fields."""
+    described = {}
+    for name in form.detail_fields:
+        field = getattr(form, name)
+        options = {str(c.value): c.label for c in getattr(field, "choices", None) or []}
+        described[name] = (field.label.text, options, field.type == "TextAreaField")
+    return described
+
+
+@cache
+def _described_class(form_class) -> dict[str, tuple[str, dict[str, str], bool]]:
+    """``_described`` once per form class: building a form for its labels is most of
+    what showing a case's details costs."""
+    return _described(form_class(formdata=None, meta={"csrf": False}))

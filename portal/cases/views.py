@@ -9,6 +9,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from jinja2_fragments.flask import render_blocks
 from sqlalchemy import select
 
 from portal.cases import services
@@ -21,6 +22,7 @@ from portal.cases.forms import (
     ReplyForm,
     describe_details,
 )
+from portal.cases.fragments import newest_visible_event, timeline_cache, timeline_key
 from portal.cases.live import after_param, quick_poll
 from portal.cases.models import (
     KIND_LABELS,
@@ -78,8 +80,12 @@ def case_view_url(case: Case) -> str:
 
 
 def case_context(case: Case, after: int = 0, events=None, **forms) -> dict:
+    """What the case page needs. Given ``events`` (the poll's news), the timeline
+    shows those; otherwise the whole timeline comes from the cache of rendered
+    timelines (``portal.cases.fragments``), rendered on a miss."""
     user = current_user._get_current_object()
-    if events is None:
+    whole = events is None and after == 0
+    if events is None and not whole:
         events = timeline(case, user, after)
     proposal_open = case.status == Status.RESOLUTION_PROPOSED
     other_side = proposal_open and case.proposed_by != user.side
@@ -90,7 +96,8 @@ def case_context(case: Case, after: int = 0, events=None, **forms) -> dict:
         "speaker": lambda event: speaker(event, case, user),
         "file_size": file_size,
         "case": case,
-        "events": events,
+        "events": events or [],
+        "timeline_html": None,
         "last_event_id": events[-1].id if events else after,
         "staff_view": user.is_staff,
         "turn": next_step(case, user),
@@ -108,6 +115,18 @@ def case_context(case: Case, after: int = 0, events=None, **forms) -> dict:
         from portal.desk.views import staff_context
 
         context.update(staff_context(case, forms))
+    if whole:
+        newest = newest_visible_event(case, user)
+        if newest is not None:
+            context["last_event_id"] = newest
+
+            def draw() -> str:
+                # Only up to ``newest``: a reply written meanwhile comes with the poll.
+                shown = [e for e in timeline(case, user) if e.id <= newest]
+                return render_blocks(CASE_PAGE, ["timeline_entries"], **{**context, "events": shown})
+
+            key = timeline_key(case, user, newest)
+            context["timeline_html"] = timeline_cache().get_or_render(key, draw)
     return context
 
 

@@ -1,0 +1,94 @@
+"""The rendered timeline of a case page, kept for a minute.
+
+Loading and rendering fifty events is most of what a case page costs, and a case's
+events never change once written: a timeline only grows. So the rendered entries are
+kept, per worker process, under a key that changes whenever what the viewer would
+see could change:
+
+- the newest event the viewer can see (a new reply, note or state change: a new key;
+  a customer's key ignores internal notes, which they never see);
+- who is looking and how they read it (their id, role and time zone: "You", the role
+  pills, local times, internal notes for staff);
+- the account's time zone and TAM (the second time on hover, the "Your TAM" pill);
+- the current minute, because entries say "5 min ago".
+
+A name changed in the admin pages shows within the minute. The cache is bounded
+(``PORTAL_TIMELINE_CACHE_SIZE`` timelines, least recently used first out; 0 turns it
+off) and thread-safe; a miss costs one render, as without it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from threading import Lock
+
+from flask import current_app
+from markupsafe import Markup
+from sqlalchemy import func, select
+
+from portal.accounts.models import User
+from portal.cases.models import Case, CaseEvent
+from portal.extensions import db
+from portal.timeutil import utcnow
+
+
+class TimelineCache:
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple, Markup] = OrderedDict()
+        self._lock = Lock()
+        self.hits = self.misses = 0
+
+    def get_or_render(self, key: tuple, render: Callable[[], str]) -> Markup:
+        if self.size <= 0:
+            return Markup(render())
+        with self._lock:
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return html
+            self.misses += 1
+        html = Markup(render())
+        with self._lock:
+            self._entries[key] = html
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return html
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
+
+
+def timeline_cache() -> TimelineCache:
+    """The app's cache (one per app, so a test's app never sees another's)."""
+    cache = current_app.extensions.get("timeline_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault(
+            "timeline_cache", TimelineCache(current_app.config["TIMELINE_CACHE_SIZE"])
+        )
+    return cache
+
+
+def newest_visible_event(case: Case, viewer: User) -> int | None:
+    query = select(func.max(CaseEvent.id)).where(CaseEvent.case_id == case.id)
+    if not viewer.is_staff:
+        query = query.where(CaseEvent.internal.is_(False))
+    return db.session.scalar(query)
+
+
+def timeline_key(case: Case, viewer: User, newest: int) -> tuple:
+    return (
+        case.id,
+        newest,
+        viewer.id,
+        str(viewer.role),
+        viewer.timezone,
+        case.account.timezone,
+        case.account.tam_id,
+        int(utcnow().timestamp() // 60),
+    )
