@@ -16,6 +16,13 @@ bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
 workers = int(os.environ.get("PORTAL_WORKERS", "2"))
 threads = int(os.environ.get("PORTAL_THREADS", "8"))
+# One listening socket per worker (SO_REUSEPORT): the kernel spreads connections
+# over the workers. With one shared socket, whichever worker wakes first takes most
+# keep-alive connections and the other idles; on the case page at 16 connections
+# this took p95 from 120-150 ms to 72 ms (benchmarks/README.md). The price: a
+# second server started on the same port by the same user shares it instead of
+# failing, so PORTAL_REUSE_PORT=0 turns it off.
+reuse_port = os.environ.get("PORTAL_REUSE_PORT", "1") != "0"
 keepalive = 5
 timeout = 30
 graceful_timeout = 10
