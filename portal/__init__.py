@@ -55,6 +55,8 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
+    from sqlalchemy.orm import joinedload
+
     from portal.accounts.models import User
 
     @login_manager.user_loader
@@ -62,7 +64,8 @@ def register_extensions(app: Flask) -> None:
         user_id, _, fingerprint = login_id.partition(".")
         if not user_id.isdigit():
             return None
-        user = db.session.get(User, int(user_id))
+        # With the account: every customer page names it in the header.
+        user = db.session.get(User, int(user_id), options=[joinedload(User.account)])
         if user is None or not hmac.compare_digest(user.login_fingerprint, fingerprint):
             return None
         return user

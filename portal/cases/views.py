@@ -35,6 +35,7 @@ from portal.cases.models import (
 )
 from portal.cases.presenters import file_size, next_step, speaker
 from portal.cases.queries import (
+    CaseRow,
     filter_cases,
     get_case_or_404,
     paginate,
@@ -144,6 +145,7 @@ def index():
         query.order_by(Case.last_activity_at.desc(), Case.id.desc()),
         request.args.get("page", 1, type=int),
         current_app.config["CASES_PER_PAGE"],
+        rows_as=CaseRow,
     )
     return render(
         "cases/index.html",
