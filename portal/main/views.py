@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from portal.cases.models import Case, Kind, Status
+from portal.cases.models import OPEN_STATUSES, Case, Kind, Status
 from portal.cases.presenters import next_step
 from portal.cases.queries import scoped_cases
 from portal.extensions import db
@@ -13,6 +13,8 @@ from portal.htmx import render
 from portal.kb.models import Article
 
 bp = Blueprint("main", __name__)
+
+HOTLINE_CASES = 10
 
 
 @bp.get("/healthz")
@@ -60,13 +62,16 @@ def home():
 def hotline():
     critical = []
     if current_user.is_authenticated and current_user.is_customer:
+        # The newest few: the page is for calling now, the case list has the rest.
         critical = db.session.scalars(
             scoped_cases(current_user)
-            .where(Case.kind == Kind.CRITICAL, Case.status != Status.RESOLVED)
+            .where(Case.kind == Kind.CRITICAL, Case.status.in_(OPEN_STATUSES))
             .order_by(Case.id.desc())
+            .limit(HOTLINE_CASES + 1)
         ).all()
     return render(
         "main/hotline.html",
-        critical_cases=critical,
+        critical_cases=critical[:HOTLINE_CASES],
+        more_critical=len(critical) > HOTLINE_CASES,
         opened=request.args.get("opened", "")[:20],
     )

@@ -371,6 +371,23 @@ def test_critical_case_lands_on_hotline_with_reference(world, client):
     assert ref in page and "15 minutes" in page
 
 
+def test_hotline_lists_the_newest_open_critical_cases_and_links_to_the_rest(world, make, client):
+    from portal.main.views import HOTLINE_CASES
+
+    cases = [make.case(world.ana, Kind.CRITICAL, subject=f"Outage {i}") for i in range(HOTLINE_CASES + 1)]
+    done = make.case(world.ana, Kind.CRITICAL, subject="Closed outage")
+    services.propose_resolution(done, world.agent, "Fixed", resolution_kind="fix")
+    services.accept_resolution(done, world.ana)
+    make.case(world.bo, Kind.CRITICAL, subject="Globex outage")
+    db.session.commit()
+    client.login(world.ana)
+    page = client.get("/hotline").text
+    assert cases[-1].reference in page and cases[1].reference in page
+    assert cases[0].reference not in page  # the oldest of eleven: behind the link
+    assert "Closed outage" not in page and "Globex outage" not in page
+    assert "/cases?kind=critical&amp;status=open" in page
+
+
 def test_unknown_kind_shows_the_chooser(world, client):
     client.login(world.ana)
     response = client.get("/cases/new?kind=escalation")
