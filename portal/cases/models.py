@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Computed, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import Account, User
@@ -80,6 +80,10 @@ CONVERSATION_EVENTS = {
 }
 
 
+# "No such time" in the queue's sort columns: after every real date.
+NEVER = "'9999-12-31 00:00:00'"
+
+
 class Case(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
@@ -107,6 +111,17 @@ class Case(db.Model):
     callback_at: Mapped[datetime | None]
     update_interval_minutes: Mapped[int] = mapped_column(default=60, server_default="60")
     next_update_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The desk queue's order, kept by the database from the columns above: the
+    # earliest running clock, and since when the customer has waited on us, with a
+    # far-future date for "none" so that one index (ix_case_queue_order) serves the
+    # whole order. Virtual on SQLite, stored on PostgreSQL (see the migration).
+    queue_due: Mapped[datetime] = mapped_column(
+        Computed(f"coalesce(callback_due_at, next_update_due_at, first_response_due_at, {NEVER})"),
+        deferred=True,
+    )
+    queue_waiting: Mapped[datetime] = mapped_column(
+        Computed(f"coalesce(awaiting_provider_since, {NEVER})"), deferred=True
+    )
 
     account: Mapped[Account] = relationship()
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
@@ -116,7 +131,8 @@ class Case(db.Model):
         # A customer's list: their account's cases by last activity, and the open count.
         Index("ix_case_account_activity", "account_id", "last_activity_at", "id"),
         Index("ix_case_account_status", "account_id", "status"),
-        Index("ix_case_queue", "status", "priority", "awaiting_provider_since"),
+        # The desk queue: critical first, then least time left, then longest waiting.
+        Index("ix_case_queue_order", "priority", "queue_due", "queue_waiting", "id"),
     )
 
     @property

@@ -4,8 +4,7 @@ from functools import wraps
 
 from flask import Blueprint, abort, current_app, request
 from flask_login import current_user, login_required
-from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import STAFF_ROLES, Account, User
@@ -84,15 +83,10 @@ def queue():
         query = query.where(Case.account_id == account_id)
     # Critical first; then the least time left on a running clock (a case runs at most
     # one of callback, next update, first response: see portal.clocks.rules); then
-    # whoever has waited on us longest; cases waiting on the customer last.
-    due = func.coalesce(Case.callback_due_at, Case.next_update_due_at, Case.first_response_due_at)
+    # whoever has waited on us longest; cases waiting on the customer last. The sort
+    # keys are generated columns with one index (Case.queue_due, Case.queue_waiting).
     query = query.options(joinedload(Case.account), joinedload(Case.assignee)).order_by(
-        Case.priority,
-        sql_case((due.is_(None), 1), else_=0),
-        due,
-        sql_case((Case.awaiting_provider_since.is_(None), 1), else_=0),
-        Case.awaiting_provider_since,
-        Case.id,
+        Case.priority, Case.queue_due, Case.queue_waiting, Case.id
     )
     page = paginate(query, args.get("page", 1, type=int), current_app.config["CASES_PER_PAGE"])
     accounts = db.session.scalars(select(Account).order_by(Account.name)).all()

@@ -2,6 +2,7 @@
 
 from contextlib import contextmanager
 
+import pytest
 from sqlalchemy import event, insert
 
 from portal.cases import services
@@ -80,3 +81,28 @@ def test_query_counts_do_not_grow_with_cases(world, make, client, make_client, a
     large = measure(client, agent, case)
     assert small == large, (small, large)
     assert all(n <= 12 for n in large.values()), large
+
+
+def test_desk_queue_walks_its_index_instead_of_sorting(world, make_client, app):
+    """The queue's order is one index (ix_case_queue_order): no page sorts every case."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("reads SQLite's query plan")
+    add_cases(world, 200)
+    agent = make_client(world.agent)
+    captured = []
+
+    def record(conn, cursor, statement, parameters, *args):
+        if "ORDER BY" in statement and "queue_due" in statement:
+            captured.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        for url in ("/desk", "/desk?status=", "/desk?status=resolved"):
+            assert agent.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(captured) == 3
+    for statement, parameters in captured:
+        rows = db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        plan = " / ".join(row[3] for row in rows)
+        assert "ix_case_queue_order" in plan and "TEMP B-TREE" not in plan, plan
