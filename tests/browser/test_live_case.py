@@ -263,6 +263,13 @@ def test_pages_as_people_see_them(world, make, new_page, problems, screenshot):
         len(timeline(long_case, world.ana))
     )
     screenshot(customer, "case-long-customer")
+    # The side panel's values keep a readable width beside long labels ("Acme Mail",
+    # not "Acm / e / Mail" a few letters a line).
+    narrowest = customer.evaluate(
+        "Math.min(...[...document.querySelectorAll('.case-side dd')].map(d => d.offsetWidth))"
+    )
+    panel = customer.evaluate("document.querySelector('.case-side dl').offsetWidth")
+    assert narrowest >= panel * 0.5, (narrowest, panel)
 
     customer.goto("/cases")
     screenshot(customer, "cases-customer")
