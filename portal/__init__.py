@@ -38,6 +38,11 @@ def register_extensions(app: Flask) -> None:
     from portal.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
     from portal.inputs import PortalRequest
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file connection cannot go stale: the ping before every checkout (a
+        # SELECT 1, there for a server that drops idle connections) only costs.
+        options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**options, "pool_pre_ping": False}
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)

@@ -52,3 +52,8 @@ def test_reads_begin_deferred_and_writes_begin_immediate(app):
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     assert seen == ["BEGIN", "BEGIN IMMEDIATE", "BEGIN IMMEDIATE"]
+
+
+def test_connections_are_pinged_only_where_they_can_go_stale(app):
+    """A server may drop an idle connection; an SQLite file cannot."""
+    assert db.engine.pool._pre_ping is (db.engine.dialect.name != "sqlite")
