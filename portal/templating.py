@@ -9,7 +9,7 @@ from flask import Flask, current_app, g, has_request_context, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from portal.markdown import render_markdown
+from portal.markdown import render_markdown, render_message
 from portal.timeutil import utcnow
 
 
@@ -147,6 +147,7 @@ def init_app(app: Flask) -> None:
         relative=relative,
         iso=iso,
         markdown=render_markdown,
+        message=render_message,
         hours_summary=hours_summary,
     )
     app.jinja_env.trim_blocks = True

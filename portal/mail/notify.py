@@ -36,7 +36,7 @@ from portal.cases.presenters import speaker
 from portal.cases.services import event_added
 from portal.extensions import db
 from portal.mail.outbox import case_subject, queue_message
-from portal.markdown import render_markdown
+from portal.markdown import render_message
 
 # Put at the top of every notification so a mail reply can be cut at it.
 REPLY_MARKER = "-- Reply above this line to answer on the case --"
@@ -229,7 +229,7 @@ def notify(case: Case, event: CaseEvent, user: User, topic: str):
         "recipient": user,
         "topic": topic,
         "who": name if event.author is None else f"{name} ({role})",
-        "body_html": render_markdown(event.body),
+        "body_html": render_message(event.body),
         "status_labels": STATUS_LABELS,
         "link": absolute_url(
             "desk.case" if user.is_staff else "cases.detail", reference=case.reference

@@ -492,3 +492,11 @@ def test_details_show_choice_labels_and_long_texts_in_the_main_column(world, mak
     assert "<dd>SMTP injection</dd>" in page
     main, side = page.split('<aside class="case-side card">')
     assert "Steps to reproduce" in main and "Steps to reproduce" not in side
+
+
+def test_a_reply_keeps_its_line_breaks(world, make, make_client):
+    case = make.case(world.ana, Kind.BUG, subject="Signature joined to the text")
+    services.reply(case, world.agent, "We replayed the batch.\nThanks,\nAidan")
+    db.session.commit()
+    page = make_client(world.ana).get(f"/cases/{case.reference}").text
+    assert "We replayed the batch.<br>\nThanks,<br>\nAidan" in page

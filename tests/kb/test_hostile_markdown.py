@@ -14,7 +14,7 @@ import pytest
 from portal.cases import services
 from portal.extensions import db
 from portal.kb import services as kb_services
-from portal.markdown import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
+from portal.markdown import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown, render_message
 from tests.kb.hostile import PAYLOADS
 
 SAFE_URL = re.compile(r"^(https?://|mailto:|/|#|\?|[\w.-]+(/|$))", re.IGNORECASE)
@@ -59,13 +59,20 @@ def test_there_are_at_least_fifty_payloads():
     assert len(set(PAYLOADS)) == len(PAYLOADS)
 
 
+@pytest.mark.parametrize("render", [render_markdown, render_message])
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_payload_renders_inert(payload):
-    assert_inert(str(render_markdown(payload)), payload)
+def test_payload_renders_inert(payload, render):
+    assert_inert(str(render(payload)), payload)
 
 
-def test_all_payloads_together_render_inert():
-    assert_inert(str(render_markdown("\n\n".join(PAYLOADS))))
+@pytest.mark.parametrize("render", [render_markdown, render_message])
+def test_all_payloads_together_render_inert(render):
+    assert_inert(str(render("\n\n".join(PAYLOADS))))
+
+
+def test_messages_keep_their_line_breaks_and_guides_join_them():
+    assert str(render_message("Thanks,\nAna")) == "<p>Thanks,<br>\nAna</p>\n"
+    assert str(render_markdown("Thanks,\nAna")) == "<p>Thanks,\nAna</p>\n"
 
 
 def test_safe_markdown_still_renders():
