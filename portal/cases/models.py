@@ -84,7 +84,29 @@ CONVERSATION_EVENTS = {
 NEVER = "'9999-12-31 00:00:00'"
 
 
-class Case(db.Model):
+class CaseNames:
+    """How a case is named on pages, for anything with its id, kind and status (a
+    Case, or a list's CaseRow)."""
+
+    __slots__ = ()
+    id: int
+    kind: str
+    status: str
+
+    @property
+    def reference(self) -> str:
+        return format_reference(self.id)
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[Kind(self.kind)]
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[Status(self.status)]
+
+
+class Case(CaseNames, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
@@ -134,18 +156,6 @@ class Case(db.Model):
         # The desk queue: critical first, then least time left, then longest waiting.
         Index("ix_case_queue_order", "priority", "queue_due", "queue_waiting", "id"),
     )
-
-    @property
-    def reference(self) -> str:
-        return format_reference(self.id)
-
-    @property
-    def kind_label(self) -> str:
-        return KIND_LABELS[Kind(self.kind)]
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[Status(self.status)]
 
     @property
     def is_open(self) -> bool:

@@ -10,17 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import Account, Role, User
-from portal.cases.models import (
-    KIND_LABELS,
-    OPEN_STATUSES,
-    STATUS_LABELS,
-    Case,
-    CaseEvent,
-    Kind,
-    Status,
-    format_reference,
-    parse_reference,
-)
+from portal.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseNames, parse_reference
 from portal.extensions import db
 
 
@@ -130,7 +120,7 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
-class CaseRow:
+class CaseRow(CaseNames):
     """A case as a list shows it: five columns, not an ORM object. A list page shows
     25, and building 25 full Case objects cost as much as the rest of the page."""
 
@@ -141,18 +131,6 @@ class CaseRow:
     last_activity_at: datetime
 
     COLUMNS = (Case.id, Case.subject, Case.kind, Case.status, Case.last_activity_at)
-
-    @property
-    def reference(self) -> str:
-        return format_reference(self.id)
-
-    @property
-    def kind_label(self) -> str:
-        return KIND_LABELS[Kind(self.kind)]
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS[Status(self.status)]
 
 
 def paginate(query: Select, page: int, per_page: int, rows_as: type | None = None) -> Page:

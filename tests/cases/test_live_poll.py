@@ -95,24 +95,19 @@ def test_anonymous_poll_goes_to_sign_in(world, make_client, acme_case):
     assert response.status_code in (302, 401)
 
 
-def test_changed_password_ends_the_session_on_the_poll(world, make_client, acme_case):
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda user: setattr(user, "password_hash", hash_password("new phrase")), id="password changed"),
+        pytest.param(lambda user: setattr(user, "active", False), id="deactivated"),
+    ],
+)
+def test_a_changed_person_is_refused_on_the_poll(world, make_client, acme_case, change):
     ana = make_client(world.ana)
     after = newest_event()
     assert poll(ana, acme_case, after).status_code == 204
     db.session.rollback()
-    db.session.get(User, world.ana.id).password_hash = hash_password("a new passphrase")
-    db.session.commit()
-    refused = poll(ana, acme_case, after)
-    assert refused.status_code == anonymous_answer(make_client, acme_case, after).status_code
-    assert refused.status_code != 204
-
-
-def test_deactivated_person_is_refused_on_the_poll(world, make_client, acme_case):
-    ana = make_client(world.ana)
-    after = newest_event()
-    assert poll(ana, acme_case, after).status_code == 204
-    db.session.rollback()
-    db.session.get(User, world.ana.id).active = False
+    change(db.session.get(User, world.ana.id))
     db.session.commit()
     refused = poll(ana, acme_case, after)
     assert refused.status_code == anonymous_answer(make_client, acme_case, after).status_code
