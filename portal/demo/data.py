@@ -1,10 +1,11 @@
-"""Demo data: two customer accounts with their people, about twenty cases played
-through the lifecycle services, and the knowledge base from ``content/kb``.
+"""Demo data: two customer accounts with their people, about twenty cases of every
+kind played through the lifecycle services, a saved warm-up plan, and the knowledge
+base from ``content/kb``.
 
-Loading is idempotent by natural keys: accounts by name, users by email, cases
-by subject within their account, categories and articles by slug. Loading again
-refreshes people and articles (so edited article files take effect) and leaves
-existing cases alone.
+Loading is idempotent by natural keys: accounts by name, users by email, plans by
+name within their account, cases by subject within their account, categories and
+articles by slug. Loading again refreshes people and articles (so edited article
+files take effect) and leaves existing plans and cases alone.
 
 Cases are written by the same service functions the views call, so their
 timelines are what the portal itself would have produced; each step then has
@@ -19,6 +20,7 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,7 +28,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import Account, Role, User
 from portal.auth.passwords import check_password, hash_password
-from portal.cases import services
+from portal.cases import remediation, services
 from portal.cases.models import Attachment, Case, CaseEvent, Kind
 from portal.clocks import services as clock_services
 from portal.config import ROOT
@@ -35,6 +37,9 @@ from portal.extensions import db
 from portal.kb.models import Article, Category
 from portal.mail.notify import muted
 from portal.markdown import render_markdown
+from portal.planner import services as planner_services
+from portal.planner.models import WarmupPlan
+from portal.planner.schedule import PROVIDERS, PlanInputs
 from portal.timeutil import utcnow
 
 PASSWORD = "demo"
@@ -124,6 +129,40 @@ CATEGORIES = (
 )
 
 
+# Warm-up plans --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanScript:
+    """A plan saved in the planner by ``author`` for their account, found again by
+    its name. It starts on the first Monday at least ``lead_days`` after the first
+    load, like a plan made for a real start; loading again leaves it as it is."""
+
+    author: str
+    name: str
+    made: str  # a moment, as in the case scripts below
+    volume: int
+    ips: int
+    shares: dict[str, str]  # percent per mailbox provider, keyed like the planner's PROVIDERS
+    current_volume: int | None = None  # a migration: what the old provider carries today
+    lead_days: int = 7
+
+
+PLANS = {
+    # 1.5M a day on 3 IPs (the planner suggests 3 for 800,000 to 2,500,000): the quota
+    # covers all traffic on day 17, when each IP reaches 500,000.
+    "acme-marketplace": PlanScript(
+        "ana",
+        "Marketplace notifications: migration from our previous provider",
+        "bd3 15:40",
+        volume=1_500_000,
+        ips=3,
+        shares={"gmail": "48", "microsoft": "27", "yahoo": "10", "others": "15"},
+        current_volume=1_500_000,
+    ),
+}
+
+
 # Case scripts -------------------------------------------------------------------
 #
 # A moment is "bdN HH:MM" (N business days ago, local time of the account),
@@ -144,6 +183,30 @@ class LocalTime:
         return local.replace(second=0, microsecond=0).isoformat()
 
 
+@dataclass(frozen=True)
+class UtcTime(LocalTime):
+    """Like LocalTime, in UTC: the remediation form asks for first and last seen in UTC."""
+
+    def render(self, opened: datetime, zone: ZoneInfo) -> str:
+        return super().render(opened, ZoneInfo("UTC"))
+
+
+@dataclass(frozen=True)
+class LocalDate(LocalTime):
+    """A date field (the planning form's "needed by"), stored as an ISO date."""
+
+    def render(self, opened: datetime, zone: ZoneInfo) -> str:
+        return super().render(opened, zone)[:10]
+
+
+@dataclass(frozen=True)
+class PlanRef:
+    """The saved warm-up plan a planning request was opened with (a key of PLANS),
+    stored the way the planning form stores it: its name for reading, its id for a link."""
+
+    key: str
+
+
 @dataclass
 class Script:
     requester: str
@@ -156,6 +219,19 @@ class Script:
     # (moment, actor, action, *arguments); actions are the keys of ACTIONS.
     steps: list[tuple] = field(default_factory=list)
 
+
+def _remediation(smtp_responses: str, **fields) -> dict:
+    """A remediation request's details as the form stores them, with the reply codes
+    the form picks out of the responses (``smtp_codes``) for the agent."""
+    replies = remediation.parse_smtp_responses(smtp_responses)
+    return {**fields, "smtp_responses": smtp_responses, "smtp_codes": [r.summary for r in replies]}
+
+
+MICROSOFT_S3140 = (
+    "550 5.7.1 Unfortunately, messages from [{ip}] weren't sent. Please contact your Internet "
+    "service provider since part of their network is on our block list (S3140). You can also "
+    "refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors."
+)
 
 CASES: list[Script] = [
     # --- bug ---------------------------------------------------------------------
@@ -1241,6 +1317,236 @@ CASES: list[Script] = [
                                          "Told Ana by phone; she moves back tomorrow."),
         ],
     ),
+    # --- Tier 1 remediation ------------------------------------------------------
+    Script(
+        "sari", Kind.REMEDIATION,
+        "Comcast rejects promotions from 198.51.100.53 with 554 BL000000",
+        "bd8 10:20",
+        _md("""
+            Since about 07:00 WIB our promotions to `comcast.net` addresses sent from
+            **198.51.100.53** are rejected with `554 5.7.1 ... BL000000`. The other two
+            IPs of `globex-promo` (.51 and .52) still deliver to Comcast normally.
+            Could you file Comcast's removal form for us?
+        """),
+        details=_remediation(
+            "554 5.7.1 resimta-h2p-028482.sys.comcast.net comcast 198.51.100.53 Comcast block "
+            "for spam. Please see http://postmaster.comcast.net/smtp-error-codes.php#BL000000",
+            provider="comcast",
+            recipient_domains="comcast.net",
+            ip_scope="dedicated",
+            ips="198.51.100.53",
+            sending_domain="promo.globex-retail.example",
+            dkim_domain="promo.globex-retail.example",
+            return_path_domain="return.delivery.example",
+            first_seen=UtcTime("-3h20m"),
+            last_seen=UtcTime("-15m"),
+            volume_before=6_500,
+            volume_now=4_300,
+            mail_type="marketing",
+            opt_in="single",
+            complaint_rate="0.06",
+            bounce_rate="0.9",
+            blocklist_status="not_listed",
+            spf="pass",
+            dkim="pass",
+            dmarc="none",
+            fcrdns="pass",
+            tls="pass",
+            one_click="fail",
+            fixes="None yet: nothing changed in our lists or content this week.",
+        ),
+        steps=[
+            ("+35m", "mina", "take"),
+            ("+15m", "mina", "reply", _md("""
+                Thank you, Sari, the request has everything Comcast asks for.
+
+                `BL000000` is Comcast's **own** block list, not a public one: our
+                blocklist monitor shows 198.51.100.53 on none of the lists we watch
+                (Spamhaus ZEN, Barracuda, SpamCop, PSBL). I've filed Comcast's removal
+                form for the IP with your volumes, rates and the full response.
+
+                `554` is a permanent refusal, so the rejected messages are not retried:
+                once the block is lifted you may want to send them again.
+            """)),
+            ("+5m", "mina", "note", "Comcast removal request filed for 198.51.100.53 only; "
+                                    ".51/.52 accepted at Comcast all morning."),
+            ("bd7 09:30", "mina", "reply", _md("""
+                Comcast answered overnight: **198.51.100.53 is removed** from their
+                block list. A test message from .53 to our Comcast seed mailbox was
+                accepted with `250` at 09:05 WIB.
+            """)),
+            ("+5m", "mina", "propose", _md("""
+                Comcast removed 198.51.100.53 from its block list after our removal
+                request, and mail from it is accepted again. If `BL000000` comes back,
+                dispute this with a fresh response and we file again.
+            """)),
+            ("bd6 11:10", "sari", "reply", _md("""
+                Confirmed on our side: no `BL000000` since yesterday morning, and
+                yesterday's promotion reached Comcast from all three IPs.
+            """)),
+            ("+2m", "sari", "accept"),
+        ],
+    ),
+    Script(
+        "bo", Kind.REMEDIATION,
+        "Outlook.com rejects all globex-promo mail: 550 5.7.1 (S3140)",
+        "bd2 09:40",
+        _md("""
+            Since yesterday evening every promotion we send to Outlook.com, Hotmail
+            and Live addresses is rejected with `550 5.7.1 ... (S3140)`, from all
+            three IPs of our dedicated pool `globex-promo`. Transactional mail on the
+            shared pool reaches Microsoft normally.
+
+            We paused the promotions stream to Microsoft domains at 21:00 WIB.
+            Please file Microsoft's form for us.
+        """),
+        details=_remediation(
+            MICROSOFT_S3140.format(ip="198.51.100.52") + "\n"
+            + MICROSOFT_S3140.format(ip="198.51.100.51"),
+            provider="microsoft",
+            recipient_domains="outlook.com, hotmail.com, live.com",
+            ip_scope="dedicated",
+            ips="198.51.100.48/29",
+            sending_domain="promo.globex-retail.example",
+            dkim_domain="promo.globex-retail.example",
+            return_path_domain="return.delivery.example",
+            first_seen=UtcTime("-14h"),
+            last_seen=UtcTime("-12h40m"),
+            volume_before=240_000,
+            volume_now=0,
+            mail_type="marketing",
+            opt_in="single",
+            complaint_rate="0.09",
+            bounce_rate="1.4",
+            blocklist_status="not_listed",
+            spf="pass",
+            dkim="pass",
+            dmarc="none",
+            fcrdns="pass",
+            tls="pass",
+            one_click="fail",
+            fixes="Paused promotions to Microsoft domains at 21:00 WIB (14:00 UTC). "
+                  "Nothing else yet.",
+        ),
+        steps=[
+            ("+25m", "mina", "take"),
+            ("+15m", "mina", "reply", _md("""
+                Thanks, Bo. `S3140` means Microsoft blocks **part of the network** a
+                message comes from rather than a single IP, which is why all three IPs
+                of `globex-promo` (198.51.100.51 to .53, in 198.51.100.48/29) were
+                refused at the same moment.
+
+                I've filed Microsoft's sender support form for 198.51.100.48/29 with
+                your responses, volumes, rates and authentication results, and will
+                post Microsoft's answer here. In Microsoft's SNDS, .52 went **yellow**
+                (10 to 90% of its mail judged spam) on the day before the block; .51
+                and .53 stayed green.
+
+                One limit to know: this is Tier 1 remediation. We file the provider's
+                standard form and follow it up; when and how Microsoft lifts the block
+                is their decision.
+            """)),
+            ("+10m", "mina", "note", _md("""
+                Microsoft sender support request filed for 198.51.100.48/29. Same pool
+                had a Comcast BL000000 on .53 last week. .52 yellow in SNDS the day
+                before: ask what was sent from it.
+            """)),
+            ("+30m", "mina", "info", _md("""
+                To back the request, could you tell us what the promotions stream sent
+                the day before the block, especially from .52: a new segment, an old
+                list, a different offer? Microsoft often asks what changed.
+            """)),
+            ("bd1 10:15", "bo", "reply", _md("""
+                Found it: a win-back campaign to about 180,000 addresses without an
+                open or click for over a year went out that day, mostly from .52.
+                Those addresses are now excluded from every promotion, and we have
+                no plans to mail them again.
+            """)),
+            ("+45m", "mina", "reply", _md("""
+                Thank you, that explains the yellow day in SNDS. I've added it to our
+                request with Microsoft, together with the exclusion you made. Microsoft
+                has acknowledged the request and is reviewing it; I'll post their
+                answer here as soon as it arrives.
+
+                Meanwhile, keep the stream to Microsoft paused. One more thing worth
+                fixing before you resume: the promotions stream has **no one-click
+                unsubscribe** headers, which Microsoft (like Gmail and Yahoo) expects
+                from senders of more than about 5,000 messages a day. A configuration
+                request for `List-Unsubscribe` with an https URL plus
+                `List-Unsubscribe-Post: List-Unsubscribe=One-Click` will get it added.
+            """)),
+        ],
+    ),
+    # --- planning ------------------------------------------------------------------
+    Script(
+        "ana", Kind.PLANNING,
+        "Review our plan to migrate marketplace notifications from our previous provider",
+        "bd3 16:05",
+        _md("""
+            We are moving our **marketplace notifications** (order, shipping and
+            payout messages on `marketplace.acme-mail.example`) from our previous
+            provider onto the service: about **1.5 million messages a day**, 48% to
+            Gmail, 27% to Microsoft. Our contract with the old provider ends in
+            seven weeks.
+
+            I made a migration plan in the planner with three new IPs, starting on a
+            Monday (chosen below). Could you review it with us? Is three IPs right,
+            and what should we watch so we don't repeat the first weeks of
+            `acme-bulk-2`?
+        """),
+        details={
+            "topic": "migration",
+            "needed_by": LocalDate("+49d"),
+            "volumes": "1.5M a day today on our previous provider; the same on the service "
+                       "after the move",
+            "warmup_plan": PlanRef("acme-marketplace"),
+        },
+        steps=[
+            ("bd2 09:50", "tam", "reply", _md("""
+                Thanks, Ana, I've gone through the plan.
+
+                - **Three IPs is right** for 1.5 million a day; each IP ends at 500,000
+                  a day.
+                - The daily quota through us starts at 600 messages on day 1 (200 per
+                  IP) and covers all 1.5 million on **day 17**. Until then your
+                  previous provider carries the rest each day, 1,499,400 on day 1.
+                  Only the marketplace stream on `marketplace.acme-mail.example` moves;
+                  the rest of your mail stays where it is.
+                - **Audience:** in weeks 1 and 2 the new IPs only get recipients who
+                  opened or clicked in the last 30 days; in weeks 3 and 4, the last 60
+                  days. On day 14 the quota is 750,000: how many of your marketplace
+                  recipients were active in the last 30 and 60 days?
+                - **Slow-down signals:** on Gmail `421 4.7.28` or Microsoft `421
+                  RP-001` to `RP-003`, repeat the day's volume instead of advancing.
+                  With `acme-bulk-2` the whole newsletter moved at once; this plan is
+                  what avoids that.
+            """)),
+            ("+4h40m", "ana", "reply", _md("""
+                Buyers read their order updates, so the numbers are good: about
+                **1.1 million** opened or clicked in the last 30 days and **1.3
+                million** in the last 60.
+            """)),
+            ("+25m", "marek", "reply", _md("""
+                For operations: our MTA can split a stream between two providers by
+                a daily count, so we'll load the plan's CSV and follow its quota day
+                by day.
+            """)),
+            ("bd1 10:30", "tam", "reply", _md("""
+                Then weeks 1 and 2 are well covered: the largest quota in them is
+                750,000 against 1.1 million engaged. One catch in week 3: on day 17 the
+                quota is 1.5 million, but only 1.3 million were active in the last 60
+                days. Keep the other **200,000 on your previous provider until day
+                29**, when the window widens to anyone active in the last 90 days, and
+                move those then. Your contract still runs past day 29.
+
+                Full reputation takes 4 to 8 weeks, so I'll check the figures with you
+                daily in the first week. I'll send an invite for a short kickoff call
+                on the Friday before day 1.
+            """)),
+            ("+5m", "tam", "note", "Asked provisioning for pool acme-market (3 IPs, rDNS "
+                                   "under marketplace.acme-mail.example) before day 1."),
+        ],
+    ),
 ]
 
 
@@ -1369,14 +1675,27 @@ def _high_water(case: Case) -> tuple[int, int]:
     return last_event, last_attachment
 
 
-def play(script: Script, people: dict[str, User], now: datetime) -> Case:
+def _details(script: Script, opened: datetime, zone: ZoneInfo, plans: dict[str, WarmupPlan]) -> dict:
+    details = {}
+    for key, value in script.details.items():
+        if isinstance(value, LocalTime):
+            details[key] = value.render(opened, zone)
+        elif isinstance(value, PlanRef):
+            saved = plans[value.key]
+            details[key] = f"{saved.name} (plan {saved.id})"
+            details[f"{key}_id"] = saved.id
+        else:
+            details[key] = value
+    return details
+
+
+def play(
+    script: Script, people: dict[str, User], now: datetime, plans: dict[str, WarmupPlan] | None = None
+) -> Case:
     requester = people[script.requester]
     zone = requester.account.zone
     moments = plan(script, now, zone)
-    details = {
-        key: value.render(moments[0], zone) if isinstance(value, LocalTime) else value
-        for key, value in script.details.items()
-    }
+    details = _details(script, moments[0], zone, plans or {})
     case = services.open_case(
         requester, script.kind, script.subject, script.description, details, script.files
     )
@@ -1446,7 +1765,40 @@ def _upsert_people(accounts: dict[str, Account], now: datetime) -> dict[str, Use
     return people
 
 
-def _load_cases(people: dict[str, User], now: datetime) -> int:
+def _plan_start(today: date, lead_days: int) -> date:
+    earliest = today + timedelta(days=lead_days)
+    return earliest + timedelta(days=-earliest.weekday() % 7)
+
+
+def _load_plans(people: dict[str, User], now: datetime) -> tuple[dict[str, WarmupPlan], int]:
+    """The saved plans by key, made through the planner's own service when missing;
+    (plans, how many are new)."""
+    plans, created = {}, 0
+    for key, spec in PLANS.items():
+        author = people[spec.author]
+        account = author.account
+        saved = db.session.scalar(
+            select(WarmupPlan).where(WarmupPlan.account_id == account.id, WarmupPlan.name == spec.name)
+        )
+        if saved is None:
+            zone = account.zone
+            today = now.replace(tzinfo=UTC).astimezone(zone).date()
+            inputs = PlanInputs(
+                volume=spec.volume,
+                ips=spec.ips,
+                start=_plan_start(today, spec.lead_days),
+                shares={provider: Decimal(spec.shares.get(provider, "0")) for provider, _ in PROVIDERS},
+                current_volume=spec.current_volume,
+            )
+            saved = planner_services.save_plan(author, account, inputs, spec.name)
+            saved.created_at = _moment(spec.made, None, now, zone)
+            created += 1
+        plans[key] = saved
+    db.session.flush()
+    return plans, created
+
+
+def _load_cases(people: dict[str, User], plans: dict[str, WarmupPlan], now: datetime) -> int:
     existing = set(db.session.execute(select(Case.account_id, Case.subject)).all())
     todo = []
     for script in CASES:
@@ -1456,7 +1808,7 @@ def _load_cases(people: dict[str, User], now: datetime) -> int:
         todo.append((plan(script, now, requester.account.zone)[0], script))
     # Oldest first, so references grow with the age of the cases.
     for _, script in sorted(todo, key=lambda item: item[0]):
-        play(script, people, now)
+        play(script, people, now, plans)
     return len(todo)
 
 
@@ -1560,16 +1912,19 @@ def load_demo() -> str:
     with immediate(), muted():
         now = utcnow().replace(second=0, microsecond=0)
         people = _upsert_people(_upsert_accounts(now), now)
-        new_cases = _load_cases(people, now)
+        plans, new_plans = _load_plans(people, now)
+        new_cases = _load_cases(people, plans, now)
         new_articles, changed_articles = _load_knowledge_base()
         db.session.commit()
 
+    plan_count = _count(WarmupPlan)
     published = db.session.scalar(
         select(func.count()).select_from(Article).where(Article.published.is_(True))
     )
     lines = [
         f"Demo data loaded: {_count(Account)} accounts, {_count(User)} users, "
         f"{_count(Case)} cases ({new_cases} new), {_count(CaseEvent)} timeline events, "
+        f"{plan_count} warm-up plan{'' if plan_count == 1 else 's'} ({new_plans} new), "
         f"{_count(Category)} categories, {_count(Article)} articles ({published} published; "
         f"{new_articles} new, {changed_articles} updated).",
         f"Demo logins (password: {PASSWORD}):",

@@ -1,25 +1,32 @@
 """The demo data: loads twice without change, covers every kind and status with
-timelines that read forward in time, signs in, stays inside its accounts, and
+timelines that read forward in time, shows a saved warm-up plan, a planning request
+with the TAM and Tier 1 remediation, signs in, stays inside its accounts, and
 publishes a knowledge base that renders safely."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import ipaddress
+from datetime import date, datetime, timedelta
 from itertools import product
 
 import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 
 from portal.accounts.models import Account, User
+from portal.cases.forms import RemediationForm
 from portal.cases.models import Attachment, Case, CaseEvent, EventKind, Kind, Status
+from portal.cases.remediation import parse_smtp_responses
 from portal.cases.services import CUSTOMER_KINDS
 from portal.demo.data import CATEGORIES, load_demo, parse_front_matter, read_articles
 from portal.extensions import db
 from portal.kb.models import Article, Category
+from portal.planner.models import WarmupPlan
+from portal.planner.services import plan_of
 from portal.timeutil import utcnow
 
-MODELS = (Account, User, Case, CaseEvent, Attachment, Category, Article)
+MODELS = (Account, User, Case, CaseEvent, Attachment, Category, Article, WarmupPlan)
 FIRST_RESPONSES = {
     EventKind.COMMENT,
     EventKind.INFORMATION_REQUESTED,
@@ -49,6 +56,11 @@ def snapshot() -> dict:
         "articles": sorted(db.session.execute(
             select(Article.slug, Article.title, Article.body_html, Article.updated_at)
         ).all()),
+        "plans": sorted(
+            (p.id, p.account_id, p.created_by_id, p.name, sorted(p.inputs.items(), key=str), p.created_at)
+            for p in db.session.scalars(select(WarmupPlan))
+        ),
+        "details": sorted((c.id, sorted(c.details.items(), key=str)) for c in db.session.scalars(select(Case))),
     }
 
 
@@ -75,7 +87,8 @@ def test_loading_twice_through_the_cli_changes_nothing(runner):
     assert after_first["counts"]["Account"] == 2
     assert 18 <= after_first["counts"]["Case"] <= 25
     assert after_first["counts"]["Article"] >= 6
-    assert "(0 new)" in second.output
+    assert after_first["counts"]["WarmupPlan"] == 1
+    assert "cases (0 new)" in second.output and "1 warm-up plan (0 new)" in second.output
     for login in ("ana@acme.example", "bo@globex.example", "agent@support.example",
                   "tam@support.example", "admin@support.example"):
         assert login in second.output
@@ -97,11 +110,113 @@ def test_accounts_have_hours_and_the_tam(demo):
     assert len(acme.users) >= 2 and len(globex.users) >= 2
 
 
-def test_every_customer_kind_appears_in_every_status(demo):
+def test_every_customer_kind_appears_and_the_first_four_in_every_status(demo):
     seen = set(db.session.execute(select(Case.kind, Case.status)).all())
-    # Remediation and planning requests have no demo cases yet.
+    assert {str(k) for k in CUSTOMER_KINDS} <= {kind for kind, _ in seen}
     played = [k for k in CUSTOMER_KINDS if k not in (Kind.REMEDIATION, Kind.PLANNING)]
     assert {(str(k), str(s)) for k, s in product(played, Status)} <= seen
+    assert {("remediation", "in_progress"), ("remediation", "resolved"), ("planning", "in_progress")} <= seen
+
+
+def acme_plan() -> WarmupPlan:
+    return db.session.scalar(select(WarmupPlan))
+
+
+def test_acmes_warm_up_plan_is_saved_by_ana_and_plans_a_migration(demo):
+    saved = acme_plan()
+    ana = db.session.scalar(select(User).where(User.email == "ana@acme.example"))
+    assert saved.account_id == ana.account_id and ana.account.name == "Acme Mail"
+    assert saved.created_by_id == ana.id and saved.created_at < utcnow()
+
+    plan = plan_of(saved)
+    assert (plan.inputs.volume, plan.inputs.ips, plan.inputs.current_volume) == (1_500_000, 3, 1_500_000)
+    assert sum(plan.inputs.shares.values()) == 100
+    # Starts on a Monday ahead, ramps to all traffic on day 17 (500,000 per IP).
+    today = datetime.now(ana.account.zone).date()
+    assert plan.inputs.start.weekday() == 0 and today < plan.inputs.start <= today + timedelta(days=14)
+    assert plan.cutover_day.number == 17 and plan.last_day.per_ip == [500_000] * 3
+    assert (plan.days[0].total, plan.days[0].old_provider) == (600, 1_499_400)
+    assert plan.days[13].total == 750_000
+
+
+def test_the_planning_request_refers_to_the_plan_and_belongs_to_the_tam(demo):
+    tam = db.session.scalar(select(User).where(User.email == "tam@support.example"))
+    case = db.session.scalar(select(Case).where(Case.kind == Kind.PLANNING))
+    saved = acme_plan()
+
+    assert case.account.name == "Acme Mail" and case.assignee == tam
+    assert case.details["warmup_plan_id"] == saved.id
+    assert case.details["warmup_plan"] == f"{saved.name} (plan {saved.id})"
+    assert case.details["topic"] == "migration"
+    assert date.fromisoformat(case.details["needed_by"]) > plan_of(saved).cutover_day.date
+    events = list(db.session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+    # Assigned by the portal (portal.tam) as it opened, not by a person.
+    assert events[1].kind == EventKind.ASSIGNED and events[1].author is None
+    authors = {e.author.email for e in events if e.kind == EventKind.COMMENT}
+    assert authors == {"tam@support.example", "ana@acme.example", "marek@acme.example"}
+
+
+def remediation_cases() -> dict[str, Case]:
+    cases = db.session.scalars(select(Case).where(Case.kind == Kind.REMEDIATION))
+    return {case.details["provider"]: case for case in cases}
+
+
+def test_globex_has_a_microsoft_block_in_progress_and_a_resolved_comcast_one(demo):
+    cases = remediation_cases()
+    microsoft, comcast = cases["microsoft"], cases["comcast"]
+    assert {c.account.name for c in cases.values()} == {"Globex Retail"}
+
+    assert microsoft.status == Status.IN_PROGRESS and microsoft.assignee.is_staff
+    assert microsoft.details["smtp_codes"] == ["550 5.7.1 (S3140)"] * 2
+    assert ipaddress.ip_network(microsoft.details["ips"]).prefixlen == 29
+    last = db.session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == microsoft.id, CaseEvent.internal.is_(False))
+        .order_by(CaseEvent.id.desc())
+    ).first()
+    assert last.kind == EventKind.COMMENT and last.author.is_staff
+
+    assert comcast.status == Status.RESOLVED and comcast.details["smtp_codes"] == ["554 5.7.1 (BL000000)"]
+    accepted = db.session.scalar(
+        select(CaseEvent).where(CaseEvent.case_id == comcast.id, CaseEvent.kind == EventKind.RESOLUTION_ACCEPTED)
+    )
+    assert accepted.author.is_customer
+
+
+def test_remediation_details_are_what_the_form_stores(app, demo):
+    """Each demo request, typed into the remediation form, passes its checks and is
+    stored the same: the provider checklist answered, responses parsed. The one
+    exception is on purpose: like the rest of the demo, the IPs are documentation
+    addresses (RFC 5737), which the form refuses as not public."""
+    for case in remediation_cases().values():
+        typed = {k: str(v) for k, v in case.details.items() if k != "smtp_codes"}
+        typed["first_seen"] = typed["first_seen"][:16]
+        typed["last_seen"] = typed["last_seen"][:16]
+        with app.test_request_context(method="POST"):
+            form = RemediationForm(
+                formdata=MultiDict({**typed, "subject": case.subject, "description": "x"}),
+                meta={"csrf": False},
+            )
+            assert not form.validate()
+            assert list(form.errors) == ["ips"], form.errors
+            assert "private or reserved" in form.errors["ips"][0]
+            form.ips.errors = []
+            stored = form.details()
+        assert {k: v for k, v in stored.items() if k != "ips"} == {
+            k: v for k, v in case.details.items() if k != "ips"
+        }
+        parsed = parse_smtp_responses(case.details["smtp_responses"])
+        assert case.details["smtp_codes"] == [r.summary for r in parsed]
+
+
+@pytest.mark.parametrize(("email", "sees_plan"), [("ana@acme.example", True), ("bo@globex.example", False)])
+def test_the_plan_and_its_case_are_seen_by_acme_only(demo, make_client, email, sees_plan):
+    client = make_client()
+    assert client.post("/login", data={"email": email, "password": "demo"}).status_code == 303
+    saved = acme_plan()
+    case = db.session.scalar(select(Case).where(Case.kind == Kind.PLANNING))
+    assert (str(escape(saved.name)) in client.get("/planner").text) is sees_plan
+    assert client.get(f"/planner/{saved.id}").status_code == (200 if sees_plan else 404)
+    assert client.get(f"/cases/{case.reference}").status_code == (200 if sees_plan else 404)
 
 
 def test_timelines_run_forward_in_the_past(demo):
