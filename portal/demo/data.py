@@ -46,12 +46,41 @@ PASSWORD = "demo"
 CONTENT_DIR = ROOT / "content" / "kb"
 
 
-def _md(text: str) -> str:
+def _text(text: str) -> str:
     return textwrap.dedent(text).strip()
 
 
+_BLOCK_START = re.compile(r"(?:[-*+] |\d+\. |>|\||#|```)")
+
+
+def _md(text: str) -> str:
+    """A message as a person would type it: the lines this source wraps at 80
+    columns are joined again, since messages keep their line breaks when shown
+    (``portal.markdown.render_message``). Blank lines, short lines (a greeting, a
+    signature), list items, quotes, tables, headings and fenced code keep theirs."""
+    lines: list[str] = []
+    fenced = False
+    for line in _text(text).split("\n"):
+        stripped = line.strip()
+        joins = (
+            not fenced
+            and stripped
+            and lines
+            and len(lines[-1].strip()) >= 50  # wrapped prose, not "Thanks," over a name
+            and not lines[-1].lstrip().startswith(("```", "|"))
+            and not _BLOCK_START.match(stripped)
+        )
+        if stripped.startswith("```"):
+            fenced = not fenced
+        if joins:
+            lines[-1] = f"{lines[-1]} {stripped}"
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def _file(name: str, content_type: str, text: str) -> services.NewFile:
-    return services.NewFile(name, content_type, (_md(text) + "\n").encode())
+    return services.NewFile(name, content_type, (_text(text) + "\n").encode())
 
 
 # Accounts and people ----------------------------------------------------------
