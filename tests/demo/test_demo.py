@@ -377,3 +377,31 @@ def test_critical_cases_play_the_hotline_path(demo):
     assert sum(EventKind.CALLBACK_MADE in k for k in kinds.values()) == len(critical) - 1
     newest = max(critical, key=lambda c: c.created_at)
     assert newest.callback_at is None and newest.callback_due_at is not None  # a live countdown
+
+
+def test_demo_messages_unwrap_prose_and_keep_signatures_lists_and_code():
+    from portal.demo.data import _md
+
+    text = _md("""
+        Hello Ana, thank you for the detailed report. I am Aidan and I will own
+        this case from here.
+
+        - a list item that is long enough to have been wrapped by the source at
+          eighty columns
+        - another
+
+        ```
+        421 4.7.28 [198.51.100.22] Gmail has detected an unusual rate of mail
+        from this IP
+        ```
+
+        Thanks,
+        Aidan
+    """)
+    assert text == (
+        "Hello Ana, thank you for the detailed report. I am Aidan and I will own this case from here.\n\n"
+        "- a list item that is long enough to have been wrapped by the source at eighty columns\n"
+        "- another\n\n"
+        "```\n421 4.7.28 [198.51.100.22] Gmail has detected an unusual rate of mail\nfrom this IP\n```\n\n"
+        "Thanks,\nAidan"
+    )
