@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 from portal.accounts.models import Account, AuditLog, Role, User
 from portal.admin import services
 from portal.admin.forms import ROLE_LABELS, InviteUserForm, TamForm
-from portal.auth.mail import describe_duration, send_invitation
+from portal.auth.mail import describe_duration, queue_invitation
 from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import render, wants_fragment
@@ -153,12 +153,12 @@ def reactivate(user_id: int):
     return _after_user_change(f"{user.name} is active again.")
 
 
-def _invitation_notice(user: User, sent: bool) -> tuple[str, str]:
-    if sent:
-        return f"Invitation sent to {user.email}.", "success"
+def _invitation_notice(user: User, queued: bool) -> tuple[str, str]:
+    if queued:
+        return f"The invitation to {user.email} goes out within a minute.", "success"
     return (
-        f"{user.name} is saved, but the invitation mail could not be sent. "
-        "Use “Resend invitation” once mail is working again.",
+        f"{user.name} is saved, but no invitation was queued: {user.email} is one of "
+        "the portal's own addresses.",
         "error",
     )
 
@@ -167,8 +167,9 @@ def _invitation_notice(user: User, sent: bool) -> tuple[str, str]:
 def resend_invitation(user_id: int):
     user = _user_or_404(user_id)
     services.resend_invitation(current_user, user)
+    queued = queue_invitation(user) is not None
     db.session.commit()
-    message, category = _invitation_notice(user, send_invitation(user))
+    message, category = _invitation_notice(user, queued)
     if wants_fragment():
         return render("admin/users.html", blocks="user_list", **users_context(notice=message))
     flash(message, category)
@@ -191,8 +192,9 @@ def invite():
         user = services.invite_user(
             current_user, form.email.data, form.name.data, form.role.data, account
         )
+        queued = queue_invitation(user) is not None
         db.session.commit()
-        message, category = _invitation_notice(user, send_invitation(user))
+        message, category = _invitation_notice(user, queued)
         flash(message, category)
         return redirect(url_for("admin.users"), 303)
     return render(

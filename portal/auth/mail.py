@@ -1,19 +1,26 @@
 """The two mails that carry a password link: reset and invitation.
 
-Sent synchronously through Flask-Mail's ``send`` (which refuses CR/LF in headers)
-and only after the caller has committed, so a link never names a row that a
-rollback took away."""
+Both are written to the outbox in the caller's transaction (flush only) and sent
+by the worker (portal.mail.outbox), never inside the request: a request then does
+the same work whether or not the address belongs to someone, and an SMTP outage
+costs the page nothing. The link is minted when the row is written, so its
+lifetime counts from the request, and it stops working once a password is set
+(see portal.auth.passwords)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from flask import current_app, render_template, url_for
-from flask_mail import BadHeaderError, Message
 
 from portal.accounts.models import User
 from portal.auth.passwords import make_token
-from portal.extensions import mail
+from portal.mail import outbox
+from portal.mail.models import OutboundMessage
+from portal.timeutil import utcnow
+
+RESET_SUBJECT = "Reset your support portal password"
+INVITATION_SUBJECT = "You are invited to the support portal"
 
 
 def link_to(endpoint: str, **values) -> str:
@@ -36,41 +43,44 @@ def describe_duration(delta: timedelta) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-def send_link_mail(user: User, subject: str, template: str, url: str, valid_for: timedelta) -> bool:
-    """True when the SMTP server took the message; failures are logged, not raised."""
-    message = Message(
-        subject=subject,
-        # The address alone: the name is free text and stays in the body.
-        recipients=[user.email],
-        body=render_template(
-            f"email/{template}.txt", user=user, url=url, valid_for=describe_duration(valid_for)
-        ),
-    )
-    try:
-        mail.send(message)
-    except (OSError, BadHeaderError):  # smtplib's errors are OSErrors
-        current_app.logger.exception("could not send %s mail to user %s", template, user.id)
-        return False
-    return True
-
-
-def send_password_reset(user: User) -> bool:
-    url = link_to("auth.reset_confirm", token=make_token(user, "reset"))
-    return send_link_mail(
-        user,
-        "Reset your support portal password",
-        "password_reset",
-        url,
-        current_app.config["PASSWORD_RESET_MAX_AGE"],
+def _link_body(user: User, template: str, endpoint: str, purpose: str, valid_for: timedelta) -> str:
+    url = link_to(endpoint, token=make_token(user, purpose))
+    return render_template(
+        f"email/{template}.txt", user=user, url=url, valid_for=describe_duration(valid_for)
     )
 
 
-def send_invitation(user: User) -> bool:
-    url = link_to("auth.accept_invite", token=make_token(user, "invite"))
-    return send_link_mail(
-        user,
-        "You are invited to the support portal",
-        "invitation",
-        url,
-        current_app.config["INVITE_MAX_AGE"],
+def queue_password_reset(user: User | None, address: str) -> OutboundMessage | None:
+    """Queue the reset mail for an active ``user``; for anyone else (no such address,
+    a deactivated user) do the same work, token, body and rate-limit read included,
+    and write nothing, so the answer takes as long either way.
+
+    The mail counts as automatic: whoever knows an address can ask, so the hourly
+    per-recipient limit of automatic mail also keeps a flood of resets out of a
+    mailbox."""
+    now = utcnow()
+    valid_for = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    if user is None or not user.active:
+        # Never added to the session: a stand-in with the shape of a user without a password.
+        stand_in = User(id=0, name="", email=address.strip(), password_hash=None)
+        _link_body(stand_in, "password_reset", "auth.reset_confirm", "reset", valid_for)
+        outbox.automatic_sent_recently(stand_in.email, now)
+        return None
+    body = _link_body(user, "password_reset", "auth.reset_confirm", "reset", valid_for)
+    # The address alone: the name is free text and stays in the body.
+    return outbox.queue_message(
+        to=user.email, subject=RESET_SUBJECT, body_text=body, recipient=user, now=now
+    )
+
+
+def queue_invitation(user: User) -> OutboundMessage | None:
+    """None when nothing was queued (the address is one of the portal's own).
+
+    Not automatic: an administrator asked for it, so it is never held back by the
+    hourly limit."""
+    body = _link_body(
+        user, "invitation", "auth.accept_invite", "invite", current_app.config["INVITE_MAX_AGE"]
+    )
+    return outbox.queue_message(
+        to=user.email, subject=INVITATION_SUBJECT, body_text=body, recipient=user, automatic=False
     )

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from portal.accounts.models import User
 from portal.auth.forms import LoginForm, ResetRequestForm, SetPasswordForm
-from portal.auth.mail import describe_duration, send_password_reset
+from portal.auth.mail import describe_duration, queue_password_reset
 from portal.auth.passwords import check_password, hash_password, user_for_token
 from portal.extensions import db, limiter
 from portal.timeutil import utcnow
@@ -94,11 +94,11 @@ def logout():
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        user = user_by_email(form.email.data)
         # Invited people who lost their invitation may use this too: the link proves
-        # the same thing, that they read mail at this address.
-        if user is not None and user.active:
-            send_password_reset(user)
+        # the same thing, that they read mail at this address. The mail goes through
+        # the outbox, so a known address costs the request no more than an unknown one.
+        queue_password_reset(user_by_email(form.email.data), form.email.data)
+        db.session.commit()
         valid_for = describe_duration(current_app.config["PASSWORD_RESET_MAX_AGE"])
         flash(
             "If an account exists for that address, we have sent it a link to set a new "

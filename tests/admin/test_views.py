@@ -5,7 +5,9 @@ from sqlalchemy import select
 
 from portal.accounts.models import Account, AuditLog, Role, User
 from portal.extensions import db
-from tests.auth.helpers import field_errors
+from portal.mail import outbox
+from portal.mail.models import OutboundMessage
+from tests.auth.helpers import deliver, field_errors
 from tests.conftest import PASSWORD
 
 NEW_PASSWORD = "a long enough password"
@@ -137,8 +139,10 @@ class TestInvite:
         )
         assert response.status_code == 303
         assert (
-            "Invitation sent to cleo@acme.example." in admin.get(response.headers["Location"]).text
+            "The invitation to cleo@acme.example goes out within a minute."
+            in admin.get(response.headers["Location"]).text
         )
+        assert smtp_server.received == []  # nothing inline: the worker sends it
 
         db.session.rollback()
         cleo = db.session.scalar(select(User).where(User.email == "cleo@acme.example"))
@@ -150,7 +154,7 @@ class TestInvite:
         )
         assert cleo.timezone == "Europe/Amsterdam"  # the account's
 
-        mail = smtp_server.only()
+        mail = deliver(smtp_server).only()
         assert mail.rcpt_tos == ["cleo@acme.example"]
         assert mail.subject == "You are invited to the support portal"
         assert "for Acme Mail" in mail.text and "within 7 days" in mail.text
@@ -185,7 +189,7 @@ class TestInvite:
         db.session.rollback()
         nia = db.session.scalar(select(User).where(User.email == "newagent@support.example"))
         assert (nia.role, nia.account_id) == (Role.AGENT, None)
-        assert "for " not in smtp_server.only().text.split("\n")[2]
+        assert "for " not in deliver(smtp_server).only().text.split("\n")[2]
 
     @pytest.mark.parametrize(
         "data, field, message",
@@ -234,31 +238,56 @@ class TestInvite:
             assert f'value="{typed["email"]}"' in response.text
         if field != "name":
             assert f'value="{typed["name"]}"' in response.text
-        assert smtp_server.received == []
+        assert deliver(smtp_server).received == []
         assert audit_actions() == []
+        assert db.session.scalars(select(OutboundMessage)).all() == []
 
-    def test_mail_server_down_keeps_the_user_and_says_so(self, world, admin, app):
+    def test_mail_server_down_keeps_the_user_and_the_mail(self, world, admin, smtp_server):
+        # The request never talks to the server; the outbox keeps the invitation until
+        # the server is back.
+        smtp_server.stop()
         response = invite(
             admin, email="eli@acme.example", name="Eli", role="customer", account_id=world.acme.id
         )
         assert response.status_code == 303
         page = admin.get(response.headers["Location"]).text
-        assert "the invitation mail could not be sent" in page
+        assert "The invitation to eli@acme.example goes out within a minute." in page
         assert "Resend invitation" in page
+
+        done = outbox.send_due()
+        assert (done.sent, done.failed, len(done.retrying)) == ([], [], 1)
+        db.session.rollback()
+        [row] = db.session.scalars(select(OutboundMessage)).all()
+        assert (row.to_address, row.status) == ("eli@acme.example", outbox.PENDING)
+        assert row.last_error
+
+        smtp_server.start()
+        assert outbox.send_due(now=row.next_attempt_at).sent == [row.message_id]
+        assert smtp_server.only().rcpt_tos == ["eli@acme.example"]
+
+    def test_own_address_gets_no_invitation_and_the_admin_is_told(self, world, admin, smtp_server):
+        response = invite(
+            admin, email="support@support.example", name="Shared inbox", role="agent", account_id=""
+        )
+        assert response.status_code == 303
+        page = admin.get(response.headers["Location"]).text
+        assert "no invitation was queued" in page and "Resend invitation" in page
+        assert deliver(smtp_server).received == []
 
     def test_resend_invitation(self, world, make, admin, smtp_server):
         pending = make.user(account=world.acme, name="Pat Pending", password_hash=None)
         db.session.commit()
         response = admin.post(f"/desk/admin/users/{pending.id}/resend-invitation")
         assert response.status_code == 303
-        assert smtp_server.only().rcpt_tos == [pending.email]
+        assert smtp_server.received == []
+        assert deliver(smtp_server).only().rcpt_tos == [pending.email]
         assert audit_actions() == [("user.invitation_resent", f"user {pending.id} {pending.email}")]
 
     def test_resend_refused_once_the_password_is_set(self, world, admin, smtp_server):
         response = admin.post(f"/desk/admin/users/{world.ana.id}/resend-invitation")
         assert response.status_code == 409
         assert "already chosen a password" in response.text
-        assert smtp_server.received == []
+        assert deliver(smtp_server).received == []
 
 
 class TestDeactivate:
