@@ -14,6 +14,7 @@ from portal.accounts.models import Account, AuditLog, Role, User
 from portal.admin import services
 from portal.admin.forms import ROLE_LABELS, InviteUserForm, TamForm
 from portal.auth.mail import describe_duration, queue_invitation
+from portal.cases.queries import Page
 from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import render, wants_fragment
@@ -22,6 +23,7 @@ bp = Blueprint("admin", __name__, url_prefix="/desk/admin")
 
 STATES = {"active": "Active", "invited": "Invited", "deactivated": "Deactivated"}
 AUDIT_PAGE = 200
+USERS_PER_PAGE = 25
 
 
 @bp.before_request
@@ -59,8 +61,11 @@ def _users_query(filters: dict):
         select(User)
         .outerjoin(Account, User.account_id == Account.id)
         .options(joinedload(User.account))
-        # Staff first, then each account by name; inside a group by role, then name.
-        .order_by(User.account_id.is_not(None), Account.name, role_order, func.lower(User.name))
+        # Staff first, then each account by name; inside a group by role, then name
+        # (then id, so that pages neither repeat nor skip people who share a name).
+        .order_by(
+            User.account_id.is_not(None), Account.name, role_order, func.lower(User.name), User.id
+        )
     )
     if filters["account"] == "staff":
         query = query.where(User.account_id.is_(None))
@@ -95,19 +100,43 @@ def _user_row(user: User) -> dict:
     }
 
 
+def users_page(query, requested: int | None) -> Page:
+    """One page of users. A page past the end shows the last one (so an action on the
+    last user of a page, or an old link, still lands on people), and the number is
+    clamped before it reaches the database, where a huge offset is an error.
+    (portal.cases.queries.paginate counts case ids, so it does not fit here.)"""
+    counted = query.order_by(None).with_only_columns(User.id).subquery()
+    total = db.session.scalar(select(func.count()).select_from(counted))
+    last = max(-(-total // USERS_PER_PAGE), 1)
+    page = min(max(requested or 1, 1), last)
+    window = query.limit(USERS_PER_PAGE).offset((page - 1) * USERS_PER_PAGE)
+    return Page(
+        items=list(db.session.scalars(window).unique()),
+        page=page,
+        per_page=USERS_PER_PAGE,
+        total=total,
+        capped=False,
+        has_next=page < last,
+    )
+
+
 def users_context(notice: str | None = None) -> dict:
     filters = _filters()
-    users = db.session.scalars(_users_query(filters)).all()
+    page = users_page(_users_query(filters), request.args.get("page", 1, type=int))
     groups = [
         (account, [_user_row(u) for u in members])
-        for account, members in groupby(users, key=lambda u: u.account)
+        for account, members in groupby(page.items, key=lambda u: u.account)
     ]
     accounts = db.session.scalars(select(Account).order_by(Account.name)).all()
+    filter_args = {k: v for k, v in filters.items() if v}
     return {
         "groups": groups,
-        "total": len(users),
+        "total": page.total,
+        "page": page,
         "filters": filters,
-        "query_args": {k: v for k, v in filters.items() if v},
+        "filter_args": filter_args,
+        # An action keeps the list where it was: same filters, same page.
+        "query_args": dict(filter_args, page=page.page) if page.page > 1 else filter_args,
         "accounts": accounts,
         "role_labels": ROLE_LABELS,
         "states": STATES,

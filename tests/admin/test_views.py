@@ -1,7 +1,9 @@
 import re
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal.accounts.models import Account, AuditLog, Role, User
 from portal.extensions import db
@@ -122,6 +124,99 @@ class TestUserList:
         page = admin.get("/desk/admin/users").text
         assert f'action="/desk/admin/users/{world.admin.id}/deactivate"' not in page
         assert f'action="/desk/admin/users/{world.agent.id}/deactivate"' in page
+
+
+def user_rows(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<tr id="user-(\d+)">', html)]
+
+
+def pager_links(html: str) -> dict[str, str]:
+    return {
+        rel: unescape(href)
+        for href, rel in re.findall(r'<a href="([^"]+)"[^>]* rel="(prev|next)">', html)
+    }
+
+
+class TestUserListPages:
+    @pytest.fixture
+    def sixty(self, world, make):
+        """Sixty users in all: the world's staff and customers, and Initech's."""
+        initech = make.account("Initech")
+        existing = db.session.scalar(select(func.count(User.id)))
+        for n in range(60 - existing):
+            make.user(
+                account=initech, name=f"Pat Initech {n:02d}", email=f"pat{n:02d}@initech.example"
+            )
+        db.session.commit()
+        return initech
+
+    def test_sixty_users_make_three_pages_of_25_25_10(self, world, sixty, admin):
+        first = admin.get("/desk/admin/users")
+        assert first.status_code == 200
+        assert len(user_rows(first.text)) == 25
+        assert "Page 1 of 3 · 60 users" in first.text  # below the list
+        assert "60 users · page 1 of 3" in first.text  # and above it
+        assert pager_links(first.text) == {"next": "/desk/admin/users?page=2"}
+
+        pages = [user_rows(admin.get(f"/desk/admin/users?page={n}").text) for n in (1, 2, 3)]
+        assert [len(p) for p in pages] == [25, 25, 10]
+        everyone = sum(pages, [])
+        assert len(set(everyone)) == 60  # nobody twice, nobody left out
+        assert set(everyone) == set(db.session.scalars(select(User.id)))
+
+        last = admin.get("/desk/admin/users?page=3").text
+        assert "Page 3 of 3 · 60 users" in last
+        assert pager_links(last) == {"prev": "/desk/admin/users?page=2"}
+
+    def test_filters_are_kept_in_the_page_links(self, world, sixty, admin):
+        url = f"/desk/admin/users?account={sixty.id}&role=customer&q=pat"
+        first = admin.get(url).text
+        assert len(user_rows(first)) == 25 and "Ana Acme" not in first
+        assert "Page 1 of 3 · 55 users" in first
+        following = pager_links(first)["next"]
+        assert parse_qs(urlsplit(following).query) == {
+            "account": [str(sixty.id)],
+            "role": ["customer"],
+            "q": ["pat"],
+            "page": ["2"],
+        }
+        second = admin.get(following).text
+        assert len(user_rows(second)) == 25 and "Bo Globex" not in second
+        assert f'<option value="{sixty.id}" selected>' in second  # the form still shows them
+        last = admin.get(pager_links(second)["next"]).text
+        assert len(user_rows(last)) == 5
+        assert parse_qs(urlsplit(pager_links(last)["prev"]).query)["account"] == [str(sixty.id)]
+
+    @pytest.mark.parametrize(
+        "page, shown", [("abc", 1), ("0", 1), ("-4", 1), ("", 1), ("99", 3), ("9" * 40, 3)]
+    )
+    def test_a_bad_page_number_shows_a_real_page(self, world, sixty, admin, page, shown):
+        response = admin.get(f"/desk/admin/users?page={page}")
+        assert response.status_code == 200
+        assert f"Page {shown} of 3 · 60 users" in response.text
+        assert len(user_rows(response.text)) == (10 if shown == 3 else 25)
+
+    def test_a_short_list_has_no_pager(self, world, admin):
+        page = admin.get("/desk/admin/users").text
+        assert 'class="pager"' not in page and "Page 1" not in page
+
+    def test_htmx_gets_the_next_page_as_a_fragment(self, world, sixty, admin):
+        fragment = admin.htmx("get", "/desk/admin/users?page=2")
+        assert fragment.text.lstrip().startswith('<section id="user-list"')
+        assert len(user_rows(fragment.text)) == 25
+        assert 'hx-get="/desk/admin/users?page=3"' in fragment.text
+
+    def test_an_action_on_page_three_comes_back_to_page_three(self, world, sixty, admin):
+        page = admin.get(f"/desk/admin/users?account={sixty.id}&page=3").text
+        target = user_rows(page)[0]
+        action = f"/desk/admin/users/{target}/deactivate?account={sixty.id}&amp;page=3"
+        assert f'action="{action}"' in page
+        response = admin.post(unescape(action))
+        assert response.status_code == 303
+        assert parse_qs(urlsplit(response.headers["Location"]).query) == {
+            "account": [str(sixty.id)],
+            "page": ["3"],
+        }
 
 
 class TestInvite:
