@@ -82,6 +82,7 @@ def filter_cases(
 
 
 COUNT_CAP = 1_000
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -136,7 +137,9 @@ class CaseRow(CaseNames):
 def paginate(query: Select, page: int, per_page: int, rows_as: type | None = None) -> Page:
     """One page of ``query``: ORM objects, or with ``rows_as`` (``CaseRow``) plain
     rows of its ``COLUMNS``."""
-    page = max(page or 1, 1)
+    # Past the last page shows nothing, but a page number too large for the
+    # database's OFFSET must not become an error.
+    page = min(max(page or 1, 1), MAX_PAGE)
     window = query.limit(per_page + 1).offset((page - 1) * per_page)
     if rows_as is None:
         rows = list(db.session.scalars(window).unique())

@@ -429,6 +429,8 @@ def test_long_lists_count_to_a_thousand_and_still_page_on(world, client, app, mo
     monkeypatch.setattr(queries, "COUNT_CAP", 1_000)
     exact = client.get("/cases?status=").text
     assert "Page 1 of 4 · 40 cases" in exact
+    for page in ("9" * 40, "-3", "abc", "0"):
+        assert client.get(f"/cases?status=&page={page}").status_code == 200, page
 
 
 def test_desk_queue_puts_critical_first_then_oldest_waiting(world, make, client):
