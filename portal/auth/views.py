@@ -101,8 +101,8 @@ def reset_request():
         db.session.commit()
         valid_for = describe_duration(current_app.config["PASSWORD_RESET_MAX_AGE"])
         flash(
-            "If an account exists for that address, we have sent it a link to set a new "
-            f"password. The link works once, for {valid_for}.",
+            "If an account exists for that address, a link to set a new password is on its way "
+            f"to it (within a minute). The link works once, for {valid_for}.",
             "info",
         )
         return redirect(url_for("auth.login"), 303)
