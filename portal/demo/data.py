@@ -262,6 +262,25 @@ MICROSOFT_S3140 = (
     "refer your provider to http://mail.live.com/mail/troubleshooting.aspx#errors."
 )
 
+# What Globex's two remediation requests say alike: the promotions stream on its
+# dedicated pool, authenticated, single opt-in, without one-click unsubscribe.
+GLOBEX_PROMO = dict(
+    ip_scope="dedicated",
+    sending_domain="promo.globex-retail.example",
+    dkim_domain="promo.globex-retail.example",
+    return_path_domain="return.delivery.example",
+    mail_type="marketing",
+    opt_in="single",
+    blocklist_status="not_listed",
+    spf="pass",
+    dkim="pass",
+    dmarc="none",
+    fcrdns="pass",
+    tls="pass",
+    one_click="fail",
+)
+
+
 CASES: list[Script] = [
     # --- bug ---------------------------------------------------------------------
     Script(
@@ -1362,26 +1381,14 @@ CASES: list[Script] = [
             "for spam. Please see http://postmaster.comcast.net/smtp-error-codes.php#BL000000",
             provider="comcast",
             recipient_domains="comcast.net",
-            ip_scope="dedicated",
             ips="198.51.100.53",
-            sending_domain="promo.globex-retail.example",
-            dkim_domain="promo.globex-retail.example",
-            return_path_domain="return.delivery.example",
             first_seen=UtcTime("-3h20m"),
             last_seen=UtcTime("-15m"),
             volume_before=6_500,
             volume_now=4_300,
-            mail_type="marketing",
-            opt_in="single",
             complaint_rate="0.06",
             bounce_rate="0.9",
-            blocklist_status="not_listed",
-            spf="pass",
-            dkim="pass",
-            dmarc="none",
-            fcrdns="pass",
-            tls="pass",
-            one_click="fail",
+            **GLOBEX_PROMO,
             fixes="None yet: nothing changed in our lists or content this week.",
         ),
         steps=[
@@ -1434,26 +1441,14 @@ CASES: list[Script] = [
             + MICROSOFT_S3140.format(ip="198.51.100.51"),
             provider="microsoft",
             recipient_domains="outlook.com, hotmail.com, live.com",
-            ip_scope="dedicated",
             ips="198.51.100.48/29",
-            sending_domain="promo.globex-retail.example",
-            dkim_domain="promo.globex-retail.example",
-            return_path_domain="return.delivery.example",
             first_seen=UtcTime("-14h"),
             last_seen=UtcTime("-12h40m"),
             volume_before=240_000,
             volume_now=0,
-            mail_type="marketing",
-            opt_in="single",
             complaint_rate="0.09",
             bounce_rate="1.4",
-            blocklist_status="not_listed",
-            spf="pass",
-            dkim="pass",
-            dmarc="none",
-            fcrdns="pass",
-            tls="pass",
-            one_click="fail",
+            **GLOBEX_PROMO,
             fixes="Paused promotions to Microsoft domains at 21:00 WIB (14:00 UTC). "
                   "Nothing else yet.",
         ),
