@@ -63,8 +63,13 @@ def _fetch_one(params: dict) -> tuple | None:
         connection.close()
 
 
+# Event ids fit in 63 bits; a larger ``after`` would overflow the database's integer.
+MAX_EVENT_ID = 2**63 - 1
+
+
 def after_param() -> int:
-    return max(request.args.get("after", 0, type=int), 0)
+    """The poller's last event id, kept within what the database can compare."""
+    return min(max(request.args.get("after", 0, type=int), 0), MAX_EVENT_ID)
 
 
 def quick_poll(reference: str) -> Response | None:

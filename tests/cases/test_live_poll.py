@@ -146,3 +146,10 @@ def test_remembered_sign_in_without_a_session_still_polls(world, app, make_clien
     remembered = app.test_client()
     remembered.set_cookie("remember_token", ana.get_cookie("remember_token").value)
     assert poll(remembered, acme_case, newest_event()).status_code == 204
+
+
+@pytest.mark.parametrize("after", ["9" * 40, "-5", "abc", ""])
+def test_odd_after_values_are_answered_not_500(world, make_client, acme_case, after):
+    ana = make_client(world.ana)
+    response = ana.htmx("get", f"/cases/{acme_case.reference}/timeline?after={after}")
+    assert response.status_code in (200, 204)
