@@ -77,6 +77,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from portal.inputs import DbIntConverter
+
+    app.url_map.converters["int"] = DbIntConverter  # before any route is added
     from portal.admin.views import bp as admin
     from portal.auth.views import bp as auth
     from portal.cases.views import bp as cases

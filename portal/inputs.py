@@ -15,6 +15,7 @@ from typing import Any
 
 from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
+from werkzeug.routing import IntegerConverter
 
 NUL = "\x00"
 
@@ -39,3 +40,25 @@ class PortalRequest(HtmxAwareRequest):
     """htmx-flask's request (``request.htmx``), its parameters without NUL."""
 
     parameter_storage_class = NulFreeMultiDict
+
+
+# Numbers from a URL, within what a database integer holds: beyond it SQLite raises
+# OverflowError (a 500) where the person should get a 404 or the default.
+DB_INT_MAX = 2**63 - 1
+
+
+def db_int(value: str) -> int:
+    """``int`` for ``request.args.get(name, default, type=db_int)``: a number no
+    database integer holds is a ValueError, so the default is used instead."""
+    number = int(value)
+    if not -DB_INT_MAX <= number <= DB_INT_MAX:
+        raise ValueError(f"{value!r} is out of range")
+    return number
+
+
+class DbIntConverter(IntegerConverter):
+    """``<int:...>`` in routes: a number beyond a database integer does not match (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)

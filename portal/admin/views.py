@@ -18,6 +18,7 @@ from portal.cases.queries import Page
 from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import render, wants_fragment
+from portal.inputs import db_int
 
 bp = Blueprint("admin", __name__, url_prefix="/desk/admin")
 
@@ -44,7 +45,7 @@ def _filters() -> dict:
     args = request.args
     account = args.get("account", "")
     if account != "staff":
-        account = str(args.get("account", 0, type=int) or "")
+        account = str(args.get("account", 0, type=db_int) or "")
     role = args.get("role", "")
     state = args.get("state", "")
     return {
@@ -214,8 +215,8 @@ def _account_choices() -> list:
 def invite():
     form = InviteUserForm()
     form.account_id.choices = _account_choices()
-    if request.method == "GET" and request.args.get("account", type=int):
-        form.account_id.data = request.args.get("account", type=int)
+    if request.method == "GET" and request.args.get("account", type=db_int):
+        form.account_id.data = request.args.get("account", type=db_int)
     if form.validate_on_submit():
         account = db.session.get(Account, form.account_id.data) if form.account_id.data else None
         user = services.invite_user(

@@ -16,6 +16,7 @@ from portal.desk.forms import AssignForm, NoteForm, RequestInfoForm
 from portal.extensions import db
 from portal.forms import EmptyForm, choices
 from portal.htmx import render
+from portal.inputs import db_int
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -69,7 +70,7 @@ def queue():
     if status not in ("", "open", *Status):
         status = "open"
     kind = args.get("kind", "") if args.get("kind", "") in ("", *Kind) else ""
-    account_id = args.get("account", 0, type=int)
+    account_id = args.get("account", 0, type=db_int)
     query = filter_cases(scoped_cases(current_user), status, kind, args.get("q", "")[:200])
     if "mine" in chips:
         query = query.where(Case.assignee_id == current_user.id)

@@ -13,6 +13,7 @@ from portal.errors import Conflict
 from portal.extensions import db
 from portal.forms import EmptyForm
 from portal.htmx import render, wants_fragment
+from portal.inputs import db_int
 from portal.kb import queries, services
 from portal.kb.forms import ArticleForm, PreviewForm
 from portal.kb.models import Article, ArticleRevision
@@ -82,7 +83,7 @@ def edit(article_id: int):
     form = ArticleForm(obj=article if request.method == "GET" else None, article=article)
     if request.method == "GET":
         form.base_revision.data = str(services.latest_revision_id(article))
-        source = request.args.get("from_revision", type=int)
+        source = request.args.get("from_revision", type=db_int)
         if source:
             revision = _revision_or_404(article, source)
             form.title.data, form.summary.data = revision.title, revision.summary

@@ -19,6 +19,7 @@ from portal.accounts.models import Account
 from portal.extensions import db
 from portal.forms import EmptyForm, choices
 from portal.htmx import render, wants_fragment
+from portal.inputs import db_int
 from portal.planner import services
 from portal.planner.chart import ramp_chart
 from portal.planner.forms import MAX_VOLUME, PlannerForm, parse_count
@@ -93,7 +94,7 @@ def _index(form: PlannerForm, accounts: list[Account], status: int = 200):
 @bp.get("")
 def index():
     accounts = _accounts()
-    start_from = request.args.get("from", type=int)
+    start_from = request.args.get("from", type=db_int)
     if start_from:
         saved = services.get_plan_or_404(start_from, current_user)
         form = _form(
