@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from htmx_flask.requests import HtmxAwareRequest
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import IntegerConverter
@@ -62,3 +63,13 @@ class DbIntConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", DB_INT_MAX)
         super().__init__(map, *args, **kwargs)
+
+
+# The last page a list will show: a larger number reaches the database as an
+# OFFSET no integer holds.
+MAX_PAGE = 1_000_000
+
+
+def page_arg() -> int:
+    """The ``page`` query argument of a list, between 1 and MAX_PAGE (garbage is 1)."""
+    return min(max(request.args.get("page", 1, type=int) or 1, 1), MAX_PAGE)

@@ -20,6 +20,7 @@ BIG = "9" * 30
         ("admin", f"/desk/admin/users?page={BIG}", 200),
         ("admin", f"/desk/admin/accounts/{BIG}/tam", 404),
         ("agent", f"/desk/quarantine/{BIG}", 404),
+        ("agent", f"/desk/quarantine?page={BIG}", 200),
     ],
 )
 def test_out_of_range_numbers_are_not_errors(world, make_client, who, url, expected):

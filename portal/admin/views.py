@@ -18,7 +18,7 @@ from portal.cases.queries import Page
 from portal.extensions import db
 from portal.forms import choices
 from portal.htmx import render, wants_fragment
-from portal.inputs import db_int
+from portal.inputs import db_int, page_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/desk/admin")
 
@@ -123,7 +123,7 @@ def users_page(query, requested: int | None) -> Page:
 
 def users_context(notice: str | None = None) -> dict:
     filters = _filters()
-    page = users_page(_users_query(filters), request.args.get("page", 1, type=int))
+    page = users_page(_users_query(filters), page_arg())
     groups = [
         (account, [_user_row(u) for u in members])
         for account, members in groupby(page.items, key=lambda u: u.account)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from portal.accounts.models import Account, Role, User
 from portal.cases.models import OPEN_STATUSES, Case, CaseEvent, CaseNames, parse_reference
 from portal.extensions import db
+from portal.inputs import MAX_PAGE
 
 
 def scoped_cases(user: User) -> Select:
@@ -82,7 +83,6 @@ def filter_cases(
 
 
 COUNT_CAP = 1_000
-MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -137,9 +137,7 @@ class CaseRow(CaseNames):
 def paginate(query: Select, page: int, per_page: int, rows_as: type | None = None) -> Page:
     """One page of ``query``: ORM objects, or with ``rows_as`` (``CaseRow``) plain
     rows of its ``COLUMNS``."""
-    # Past the last page shows nothing, but a page number too large for the
-    # database's OFFSET must not become an error.
-    page = min(max(page or 1, 1), MAX_PAGE)
+    page = min(max(page or 1, 1), MAX_PAGE)  # see portal.inputs.page_arg
     window = query.limit(per_page + 1).offset((page - 1) * per_page)
     if rows_as is None:
         rows = list(db.session.scalars(window).unique())

@@ -45,6 +45,7 @@ from portal.cases.queries import (
 from portal.extensions import db, limiter
 from portal.forms import EmptyForm
 from portal.htmx import render, wants_fragment
+from portal.inputs import page_arg
 from portal.kb.services import attach_draft as attach_suggestions
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
@@ -143,7 +144,7 @@ def index():
     query = filter_cases(scoped_cases(current_user), status, kind, q)
     page = paginate(
         query.order_by(Case.last_activity_at.desc(), Case.id.desc()),
-        request.args.get("page", 1, type=int),
+        page_arg(),
         current_app.config["CASES_PER_PAGE"],
         rows_as=CaseRow,
     )

@@ -16,7 +16,7 @@ from portal.desk.forms import AssignForm, NoteForm, RequestInfoForm
 from portal.extensions import db
 from portal.forms import EmptyForm, choices
 from portal.htmx import render
-from portal.inputs import db_int
+from portal.inputs import db_int, page_arg
 
 bp = Blueprint("desk", __name__, url_prefix="/desk")
 
@@ -89,7 +89,7 @@ def queue():
     query = query.options(joinedload(Case.account), joinedload(Case.assignee)).order_by(
         Case.priority, Case.queue_due, Case.queue_waiting, Case.id
     )
-    page = paginate(query, args.get("page", 1, type=int), current_app.config["CASES_PER_PAGE"])
+    page = paginate(query, page_arg(), current_app.config["CASES_PER_PAGE"])
     accounts = db.session.scalars(select(Account).order_by(Account.name)).all()
     return render(
         "desk/queue.html",

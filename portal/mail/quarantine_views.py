@@ -20,6 +20,7 @@ from portal.desk.views import staff_required
 from portal.extensions import db
 from portal.forms import EmptyForm, PortalForm
 from portal.htmx import render
+from portal.inputs import page_arg
 from portal.mail import inbound
 from portal.mail import inbound_parse as mp
 from portal.mail.inbound_trim import trim_reply
@@ -86,7 +87,7 @@ def index():
     query = _filtered(show).order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
     page = db.paginate(
         query,
-        page=request.args.get("page", 1, type=int),
+        page=page_arg(),
         per_page=current_app.config["CASES_PER_PAGE"],
         error_out=False,
     )
