@@ -4,8 +4,9 @@ client, no gunicorn) against the benchmark data set, plus the SQL it runs.
     .venv/bin/python benchmarks/profile_request.py ROUTE [-n 500]
 
 ROUTE is one of poll, case, desk-case, list, list-all, desk, desk-all, healthz (the
-pages of poll.py and pages.py). BENCH_APP_ROOT runs another copy of the code (to
-measure a change before making it), BENCH_INSTANCE_DIR another database.
+pages of poll.py and pages.py), or kb (a signed-in page with little of its own: what
+every page costs). BENCH_APP_ROOT runs another copy of the code (to measure a change
+before making it), BENCH_INSTANCE_DIR another database.
 
 Prints the top functions by cumulative and own time and every SQL statement of one
 request with its time.
@@ -27,7 +28,7 @@ sys.path.insert(0, str(c.APP_ROOT))
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("route", choices=["poll", "case", "desk-case", "list", "list-all", "desk", "desk-all", "healthz"])
+    parser.add_argument("route", choices=["poll", "case", "desk-case", "list", "list-all", "desk", "desk-all", "kb", "healthz"])
     parser.add_argument("-n", type=int, default=500)
     parser.add_argument("--top", type=int, default=35)
     parser.add_argument(
@@ -55,6 +56,8 @@ def main() -> int:
         email, path = data["agent"], "/desk" if args.route == "desk" else "/desk?status="
     elif args.route == "healthz":
         email, path = None, "/healthz"
+    elif args.route == "kb":  # a signed-in page with little of its own: the fixed cost
+        email, path = data["customer"], "/kb"
     else:
         email = data["customer"]
         if args.route == "poll":

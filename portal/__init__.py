@@ -60,18 +60,29 @@ def register_extensions(app: Flask) -> None:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine)
 
-    from sqlalchemy.orm import joinedload
+    from sqlalchemy import bindparam, select
+    from sqlalchemy.orm.attributes import set_committed_value
 
-    from portal.accounts.models import User
+    from portal.accounts.models import Account, User
+
+    # With the account: every customer page names it in the header. Built once, and
+    # the two loaded side by side rather than by joinedload: this runs on every
+    # request, and the eager loader's set-up was a third of it.
+    signed_in_user = (
+        select(User, Account).outerjoin(User.account).where(User.id == bindparam("user_id"))
+    )
 
     @login_manager.user_loader
     def load_user(login_id: str) -> User | None:
         user_id, _, fingerprint = login_id.partition(".")
         if not user_id.isdigit():
             return None
-        # With the account: every customer page names it in the header.
-        user = db.session.get(User, int(user_id), options=[joinedload(User.account)])
-        if user is None or not hmac.compare_digest(user.login_fingerprint, fingerprint):
+        row = db.session.execute(signed_in_user, {"user_id": int(user_id)}).first()
+        if row is None:
+            return None
+        user, account = row
+        set_committed_value(user, "account", account)
+        if not hmac.compare_digest(user.login_fingerprint, fingerprint):
             return None
         return user
 

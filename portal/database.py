@@ -49,7 +49,10 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+        # Straight to the driver: every request begins a transaction, and the
+        # statement machinery of exec_driver_sql was a tenth of a plain page's CPU.
+        statement = "BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN"
+        connection.connection.driver_connection.execute(statement)
 
 
 # Search structures made by raw SQL in the migrations, per database: not in the models.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, has_request_context, url_for
+from flask import Flask, current_app, g, has_request_context, request, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -92,28 +92,29 @@ def when(moment: datetime | None, zone: str | None = None) -> Markup:
     if not moment:
         return Markup("")
     moment = as_aware(moment)
-    mine, my_zone = _viewer()
+    mine, my_zone, now = _viewer()
     title = moment.astimezone(my_zone).strftime(TIME_FORMAT)
     if zone and zone != mine:
         title = f"{title} · {moment.astimezone(ZoneInfo(zone)).strftime(TIME_FORMAT)}"
     # f-strings with escape(): Markup.format is several times slower.
     return Markup(
         f'<time datetime="{moment.isoformat()}" title="{escape(title)}">'
-        f"{escape(relative(moment))}</time>"
+        f"{escape(relative(moment, now))}</time>"
     )
 
 
-def _viewer() -> tuple[str | None, ZoneInfo]:
-    """(the viewer's time zone name, its ZoneInfo), read once per request."""
+def _viewer() -> tuple[str | None, ZoneInfo, datetime]:
+    """(the viewer's time zone name, its ZoneInfo, now), read once per request: one
+    page's times are all relative to the same moment."""
     if has_request_context():
         cached = g.get("_viewer_zone")
         if cached is not None:
             return cached
     user = current_user._get_current_object() if has_request_context() else None
     if user is not None and user.is_authenticated:
-        viewer = (user.timezone, user.zone)
+        viewer = (user.timezone, user.zone, utcnow())
     else:
-        viewer = (None, ZoneInfo("UTC"))
+        viewer = (None, ZoneInfo("UTC"), utcnow())
     if has_request_context():
         g._viewer_zone = viewer
     return viewer
@@ -131,6 +132,18 @@ def case_url(reference: str, endpoint: str = "cases.detail") -> str:
 
 
 _SLOT = "__reference__"
+
+
+def link(endpoint: str, **values: str) -> str:
+    """``url_for`` for the links every page repeats (the navigation, stylesheets and
+    scripts): the same on every request, so built once per app and script root. A
+    page has a dozen of them, and werkzeug builds each afresh."""
+    built = current_app.extensions.setdefault("portal_links", {})
+    key = (request.script_root, endpoint, *sorted(values.items()))
+    url = built.get(key)
+    if url is None:
+        url = built[key] = url_for(endpoint, **values)
+    return url
 
 
 def status_badge(case) -> Markup:
@@ -160,7 +173,7 @@ def init_app(app: Flask) -> None:
     for name in ("field", "pager"):
         app.jinja_env.globals[name] = getattr(macros, name)
     app.jinja_env.globals.update(
-        when=when, status_badge=status_badge, kind_badge=kind_badge, case_url=case_url
+        when=when, status_badge=status_badge, kind_badge=kind_badge, case_url=case_url, link=link
     )
 
     @app.context_processor
