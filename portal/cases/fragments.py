@@ -25,7 +25,7 @@ from threading import Lock
 
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from portal.accounts.models import User
 from portal.cases.models import Case, CaseEvent
@@ -74,11 +74,13 @@ def timeline_cache() -> TimelineCache:
     return cache
 
 
+_NEWEST = select(func.max(CaseEvent.id)).where(CaseEvent.case_id == bindparam("case_id"))
+_NEWEST_PUBLIC = _NEWEST.where(CaseEvent.internal.is_(False))
+
+
 def newest_visible_event(case: Case, viewer: User) -> int | None:
-    query = select(func.max(CaseEvent.id)).where(CaseEvent.case_id == case.id)
-    if not viewer.is_staff:
-        query = query.where(CaseEvent.internal.is_(False))
-    return db.session.scalar(query)
+    statement = _NEWEST if viewer.is_staff else _NEWEST_PUBLIC
+    return db.session.scalar(statement, {"case_id": case.id})
 
 
 def timeline_key(case: Case, viewer: User, newest: int) -> tuple:

@@ -99,11 +99,11 @@ class CaseNames:
 
     @property
     def kind_label(self) -> str:
-        return KIND_LABELS[Kind(self.kind)]
+        return KIND_LABELS[self.kind]  # a StrEnum member and its value are the same key
 
     @property
     def status_label(self) -> str:
-        return STATUS_LABELS[Status(self.status)]
+        return STATUS_LABELS[self.status]
 
 
 class Case(CaseNames, db.Model):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import abort
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from portal.accounts.models import Account, Role, User
@@ -15,7 +15,7 @@ from portal.extensions import db
 from portal.inputs import MAX_PAGE
 
 
-def scoped_cases(user: User) -> Select:
+def scoped_cases(user: User | _ScopeIds) -> Select:
     query = select(Case)
     if user.role == Role.CUSTOMER:
         return query.where(Case.account_id == user.account_id)
@@ -28,19 +28,43 @@ def scoped_cases(user: User) -> Select:
     return query.where(False)
 
 
+# One statement per role, built once: the case page and every action on a case start
+# here. The scoping is scoped_cases' own, with the person's ids as bound parameters.
+_ONE_CASE_OPTIONS = (
+    joinedload(Case.account).joinedload(Account.tam),
+    joinedload(Case.requester),
+    joinedload(Case.assignee),
+)
+_one_case: dict[str, Select] = {}
+
+
+@dataclass(frozen=True)
+class _ScopeIds:
+    """What scoped_cases reads of a person, as bound parameters."""
+
+    id: object
+    role: str
+    account_id: object
+
+
+def _one_case_statement(role: str) -> Select:
+    statement = _one_case.get(role)
+    if statement is None:
+        scope = _ScopeIds(id=bindparam("viewer_id"), role=role, account_id=bindparam("account_id"))
+        statement = _one_case[role] = (
+            scoped_cases(scope).where(Case.id == bindparam("case_id")).options(*_ONE_CASE_OPTIONS)
+        )
+    return statement
+
+
 def get_case_or_404(reference: str, user: User) -> Case:
     """Another account's case answers 404 like a missing one, so references cannot be probed."""
     case_id = parse_reference(reference)
     if case_id is None:
         abort(404)
     case = db.session.scalars(
-        scoped_cases(user)
-        .where(Case.id == case_id)
-        .options(
-            joinedload(Case.account).joinedload(Account.tam),
-            joinedload(Case.requester),
-            joinedload(Case.assignee),
-        )
+        _one_case_statement(str(user.role)),
+        {"case_id": case_id, "viewer_id": user.id, "account_id": user.account_id},
     ).first()
     if case is None:
         abort(404)
