@@ -81,7 +81,11 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # A session cookie older than this is refused (Flask checks the time it was
+    # signed, permanent session or not): a working day.
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    # "Keep me signed in on this device": two weeks, not Flask-Login's default year.
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
     WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
 
 

@@ -252,3 +252,38 @@ class TestHardening:
             attributes = [a.strip().lower() for a in cookies[name].split(";")]
             assert "httponly" in attributes, cookies[name]
             assert "samesite=lax" in attributes, cookies[name]
+
+
+def test_a_session_ends_twelve_hours_after_sign_in(world, client, app, monkeypatch):
+    """The session cookie is signed with the time it was written; Flask refuses one
+    older than PERMANENT_SESSION_LIFETIME (12 h) whether or not the session is
+    'permanent', so a copied cookie stops working after a working day."""
+    from itsdangerous import TimestampSigner
+
+    assert sign_in(client, world.ana.email).status_code == 303
+    assert client.get("/cases").status_code == 200
+    signed_at = TimestampSigner.get_timestamp(TimestampSigner("k"))
+    lifetime = int(app.permanent_session_lifetime.total_seconds())
+    assert lifetime == 12 * 3600
+
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at + lifetime - 60)
+    assert client.get("/cases").status_code == 200  # a minute before the end: still in
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: signed_at + lifetime + 60)
+    response = client.get("/cases")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_keep_me_signed_in_lasts_two_weeks(world, client):
+    from datetime import UTC, datetime
+    from email.utils import parsedate_to_datetime
+
+    response = client.post(
+        "/login", data={"email": world.ana.email, "password": PASSWORD, "remember": "y"}
+    )
+    assert response.status_code == 303
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token="))
+    expires = next(part.split("=", 1)[1] for part in cookie.split("; ") if part.startswith("Expires="))
+    days = (parsedate_to_datetime(expires) - datetime.now(UTC)).total_seconds() / 86400
+    assert 13.9 < days < 14.1
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
