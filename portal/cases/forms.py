@@ -160,7 +160,9 @@ class PlanningForm(NewCaseForm):
         description="For example: 2M a day today, 5M a day from March.",
     )
     warmup_plan = SelectField("Warm-up plan to review (optional)", validators=[Optional()])
-    detail_fields = ("topic", "needed_by", "volumes", "warmup_plan")
+    # The plan is stored by details() below and shown by the case page itself, as a
+    # link to the planner for whoever may see the plan.
+    detail_fields = ("topic", "needed_by", "volumes")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -187,7 +189,6 @@ class PlanningForm(NewCaseForm):
     def details(self) -> dict:
         out = super().details()
         plan = self._plans.get(self.warmup_plan.data or "")
-        out.pop("warmup_plan", None)
         if plan is not None:
             # Kept readable for whoever reads the case; the id for a link.
             out["warmup_plan"] = f"{plan.name} (plan {plan.id})"

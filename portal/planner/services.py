@@ -16,6 +16,7 @@ from sqlalchemy import Select, select
 from portal.accounts.models import Account, Role, User
 from portal.errors import PermissionDenied
 from portal.extensions import db
+from portal.inputs import DB_INT_MAX
 from portal.planner.models import WarmupPlan
 from portal.planner.schedule import Plan, PlanInputs, build_plan, default_name
 
@@ -34,6 +35,19 @@ def visible_accounts(user: User) -> Select:
 def scoped_plans(user: User) -> Select:
     return select(WarmupPlan).where(
         WarmupPlan.account_id.in_(visible_accounts(user).with_only_columns(Account.id))
+    )
+
+
+def visible_plan_id(user: User, account_id: int, plan_id: object) -> int | None:
+    """``plan_id`` when it is a saved plan of the account that ``user`` may see, else
+    None. For a plan a case names: the case keeps only the id, and the plan may since
+    have been removed."""
+    if type(plan_id) is not int or not 0 < plan_id <= DB_INT_MAX:
+        return None
+    return db.session.scalar(
+        scoped_plans(user)
+        .with_only_columns(WarmupPlan.id)
+        .where(WarmupPlan.id == plan_id, WarmupPlan.account_id == account_id)
     )
 
 

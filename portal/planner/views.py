@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
@@ -41,6 +42,25 @@ DETAIL = "planner/detail.html"
 @login_required
 def _signed_in():
     """Every route here needs a signed-in user."""
+
+
+@dataclass(frozen=True)
+class CasePlan:
+    name: str
+    url: str | None  # None: the viewer may not see the plan, or it was removed
+
+
+@bp.app_template_global()
+def case_plan(case) -> CasePlan | None:
+    """The warm-up plan a planning request names, for the case page: linked for
+    whoever may see the plan, the name alone for anyone else."""
+    name = case.details.get("warmup_plan")
+    if not name:
+        return None
+    plan_id = services.visible_plan_id(
+        current_user, case.account_id, case.details.get("warmup_plan_id")
+    )
+    return CasePlan(name, url_for("planner.detail", plan_id=plan_id) if plan_id else None)
 
 
 def _today():
