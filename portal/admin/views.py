@@ -105,7 +105,8 @@ def users_page(query, requested: int | None) -> Page:
     """One page of users. A page past the end shows the last one (so an action on the
     last user of a page, or an old link, still lands on people), and the number is
     clamped before it reaches the database, where a huge offset is an error.
-    (portal.cases.queries.paginate counts case ids, so it does not fit here.)"""
+    portal.cases.queries.paginate does not fit: it counts case ids, stops counting at
+    COUNT_CAP (so it cannot know the last page) and never clamps."""
     counted = query.order_by(None).with_only_columns(User.id).subquery()
     total = db.session.scalar(select(func.count()).select_from(counted))
     last = max(-(-total // USERS_PER_PAGE), 1)

@@ -137,6 +137,12 @@ def pager_links(html: str) -> dict[str, str]:
     }
 
 
+def pager(html: str) -> str:
+    """The pager below the list (the shared ``pager`` macro), or '' when there is none."""
+    found = re.search(r'<nav class="pager".*?</nav>', html, re.S)
+    return found.group(0) if found else ""
+
+
 class TestUserListPages:
     @pytest.fixture
     def sixty(self, world, make):
@@ -167,6 +173,18 @@ class TestUserListPages:
         last = admin.get("/desk/admin/users?page=3").text
         assert "Page 3 of 3 · 60 users" in last
         assert pager_links(last) == {"prev": "/desk/admin/users?page=2"}
+
+    def test_the_pager_counts_users_and_its_links_swap_the_list(self, world, sixty, admin):
+        nav = pager(admin.get("/desk/admin/users?page=2").text)
+        assert nav.startswith('<nav class="pager" aria-label="Pages of users">')
+        assert "Page 2 of 3 · 60 users" in nav and "cases" not in nav
+        links = re.findall(r"<a [^>]*>(?:Previous|Next)</a>", nav)
+        assert links == [
+            '<a href="/desk/admin/users?page=1" hx-get="/desk/admin/users?page=1"'
+            ' hx-target="#user-list" hx-swap="outerHTML" hx-push-url="true" rel="prev">Previous</a>',
+            '<a href="/desk/admin/users?page=3" hx-get="/desk/admin/users?page=3"'
+            ' hx-target="#user-list" hx-swap="outerHTML" hx-push-url="true" rel="next">Next</a>',
+        ]
 
     def test_filters_are_kept_in_the_page_links(self, world, sixty, admin):
         url = f"/desk/admin/users?account={sixty.id}&role=customer&q=pat"
@@ -200,6 +218,10 @@ class TestUserListPages:
         page = admin.get("/desk/admin/users").text
         assert 'class="pager"' not in page and "Page 1" not in page
 
+    def test_one_user_is_counted_as_one_user(self, world, admin):
+        page = admin.get(f"/desk/admin/users?q={world.bo.email}").text
+        assert "1 user<" in page and "1 users" not in page and 'class="pager"' not in page
+
     def test_htmx_gets_the_next_page_as_a_fragment(self, world, sixty, admin):
         fragment = admin.htmx("get", "/desk/admin/users?page=2")
         assert fragment.text.lstrip().startswith('<section id="user-list"')
@@ -217,6 +239,31 @@ class TestUserListPages:
             "account": [str(sixty.id)],
             "page": ["3"],
         }
+
+    @pytest.mark.parametrize("htmx", [True, False], ids=["htmx", "plain"])
+    def test_deactivating_the_last_one_on_the_last_page_shows_the_new_last_page(
+        self, world, sixty, admin, htmx
+    ):
+        """The list is clamped to its last page: filtered to active users, page 3 holds
+        one person; once they are deactivated page 3 is past the end, and the admin
+        sees page 2 rather than "No users match these filters"."""
+        initech = db.session.scalars(select(User).where(User.account_id == sixty.id)).all()
+        for user in initech[:4]:  # 51 active left: 25, 25 and 1
+            user.active = False
+        db.session.commit()
+        url = f"/desk/admin/users?account={sixty.id}&state=active&page=3"
+        (only,) = user_rows(admin.get(url).text)
+        action = f"/desk/admin/users/{only}/deactivate?account={sixty.id}&state=active&page=3"
+        if htmx:
+            shown = admin.htmx("post", action).text
+        else:
+            response = admin.post(action)
+            assert response.status_code == 303
+            shown = admin.get(response.headers["Location"]).text
+        assert "No users match" not in shown
+        assert len(user_rows(shown)) == 25 and only not in user_rows(shown)
+        assert "Page 2 of 2 · 50 users" in pager(shown)
+        assert set(pager_links(shown)) == {"prev"}
 
 
 class TestInvite:
