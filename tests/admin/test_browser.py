@@ -25,6 +25,26 @@ def test_admin_deactivates_in_place_and_invites(world, new_page, problems, scree
     page.wait_for_url("**/desk/admin/users")
     screenshot(page, "admin-users")
 
+    # At a phone's width each user is a card of "Label: value" lines: nothing scrolls
+    # sideways, the name leads without a label, the other cells carry theirs.
+    page.set_viewport_size({"width": 390, "height": 900})
+    assert page.evaluate(
+        """() => [document.querySelector('#user-list'), ...document.querySelectorAll('#user-list .table-scroll')]
+            .every(e => e.scrollWidth <= e.clientWidth && e.getBoundingClientRect().right <= innerWidth)"""
+    )
+    assert not page.locator("#user-list table.admin-users thead").first.is_visible()
+
+    def before(cell):
+        return page.locator(f"#user-list td[data-label='{cell}']").first.evaluate(
+            "td => getComputedStyle(td, '::before').content"
+        )
+
+    assert before("Email") == '"Email: "'
+    assert before("Name") == "none"
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert page.locator("#user-list table.admin-users thead").first.is_visible()
+    assert before("Email") == "none"
+
     page.evaluate("window.__sameDocument = true")
     page.get_by_role("button", name="Deactivate Bo Globex").click()
     page.get_by_text("Bo Globex is deactivated").wait_for()
