@@ -38,6 +38,7 @@ class Config:
     TIMELINE_POLL_SECONDS = int(_env("TIMELINE_POLL_SECONDS", "4"))
     # Rendered case timelines kept per worker (see portal/cases/fragments.py); 0 = off.
     TIMELINE_CACHE_SIZE = int(_env("TIMELINE_CACHE_SIZE", "256"))
+    CASE_ROW_CACHE_SIZE = int(_env("CASE_ROW_CACHE_SIZE", "2000"))  # rendered list rows
     CASES_PER_PAGE = 25
 
     MAIL_SERVER = _env("MAIL_SERVER", "127.0.0.1")

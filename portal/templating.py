@@ -177,6 +177,9 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         when=when, status_badge=status_badge, kind_badge=kind_badge, case_url=case_url, link=link
     )
+    from portal.cases.fragments import case_row
+
+    app.jinja_env.globals["case_row"] = case_row
 
     @app.context_processor
     def globals_():
