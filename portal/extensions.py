@@ -1,6 +1,7 @@
 """Every extension, created without an app so that any module may import them."""
 
 from flask_limiter import Limiter
+from flask_limiter.constants import ConfigVars
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_mail import Mail
@@ -22,6 +23,27 @@ NAMING = {
 }
 
 
+class ViewLimiter(Limiter):
+    """Flask-Limiter for limits on views only (``@limiter.limit``: sign-in, password
+    reset, opening a case). A decorated view checks its own limit when it is called;
+    the check the extension also runs before every request of the app is there for
+    default, application and blueprint limits, which the portal has none of, and it
+    cost 50 us on every request (a sixth of a timeline poll). So it is skipped, and
+    configuring such limits is refused rather than silently ignored."""
+
+    def init_app(self, app) -> None:
+        every_request = (ConfigVars.DEFAULT_LIMITS, ConfigVars.APPLICATION_LIMITS)
+        if any(app.config.get(name) for name in every_request) or (
+            self.limit_manager.default_limits or self.limit_manager.application_limits
+        ):
+            raise RuntimeError("ViewLimiter applies limits on views only: put the limit on the views")
+        super().init_app(app)
+
+    def _check_request_limit(self, callable_name=None, in_middleware=True) -> None:
+        if not in_middleware:  # from a decorated view
+            super()._check_request_limit(callable_name=callable_name, in_middleware=False)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -32,4 +54,4 @@ login_manager = LoginManager()
 mail = Mail()
 csrf = CSRFProtect()
 htmx = Htmx()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = ViewLimiter(key_func=get_remote_address, default_limits=[])
