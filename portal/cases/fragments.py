@@ -34,7 +34,9 @@ from portal.extensions import db
 from portal.timeutil import utcnow
 
 
-class TimelineCache:
+class RenderCache:
+    """Rendered markup by key: bounded, least recently used first out, thread-safe."""
+
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._entries: OrderedDict[tuple, Markup] = OrderedDict()
@@ -65,24 +67,23 @@ class TimelineCache:
             self.hits = self.misses = 0
 
 
-def timeline_cache() -> TimelineCache:
-    """The app's cache (one per app, so a test's app never sees another's)."""
-    cache = current_app.extensions.get("timeline_cache")
+def _app_cache(name: str, size_setting: str) -> RenderCache:
+    """One of the app's caches (one per app, so a test's app never sees another's)."""
+    cache = current_app.extensions.get(name)
     if cache is None:
         cache = current_app.extensions.setdefault(
-            "timeline_cache", TimelineCache(current_app.config["TIMELINE_CACHE_SIZE"])
+            name, RenderCache(current_app.config[size_setting])
         )
     return cache
 
 
-def row_cache() -> TimelineCache:
-    """The app's cache of rendered case-list rows (see ``case_row``)."""
-    cache = current_app.extensions.get("case_row_cache")
-    if cache is None:
-        cache = current_app.extensions.setdefault(
-            "case_row_cache", TimelineCache(current_app.config["CASE_ROW_CACHE_SIZE"])
-        )
-    return cache
+def timeline_cache() -> RenderCache:
+    return _app_cache("timeline_cache", "TIMELINE_CACHE_SIZE")
+
+
+def row_cache() -> RenderCache:
+    """Rendered case-list rows (see ``case_row``)."""
+    return _app_cache("case_row_cache", "CASE_ROW_CACHE_SIZE")
 
 
 def case_row(case, endpoint: str = "cases.detail") -> Markup:

@@ -9,7 +9,7 @@ import pytest
 
 from portal import templating
 from portal.cases import fragments, services
-from portal.cases.fragments import TimelineCache
+from portal.cases.fragments import RenderCache
 from portal.cases.models import Kind
 from portal.extensions import db
 from portal.timeutil import utcnow
@@ -107,7 +107,7 @@ def test_an_event_written_while_rendering_waits_for_the_poll(world, make_client,
 
 
 def test_the_cache_is_bounded_least_recently_used_first():
-    cache = TimelineCache(size=2)
+    cache = RenderCache(size=2)
     renders = []
 
     def render(name):
@@ -124,7 +124,7 @@ def test_the_cache_is_bounded_least_recently_used_first():
 
 
 def test_size_zero_turns_it_off():
-    cache = TimelineCache(size=0)
+    cache = RenderCache(size=0)
     renders = []
     for _ in range(3):
         cache.get_or_render(("a",), lambda: renders.append(1) or "<li></li>")
