@@ -1,5 +1,6 @@
 """Every extension, created without an app so that any module may import them."""
 
+from flask import Blueprint
 from flask_limiter import Limiter
 from flask_limiter.constants import ConfigVars
 from flask_limiter.util import get_remote_address
@@ -38,6 +39,17 @@ class ViewLimiter(Limiter):
         ):
             raise RuntimeError("ViewLimiter applies limits on views only: put the limit on the views")
         super().init_app(app)
+
+    def limit(self, *args, **kwargs):
+        """``Limiter.limit`` for views; a limit on a whole blueprint is refused."""
+        decorator = super().limit(*args, **kwargs)
+
+        def apply(view):
+            if isinstance(view, Blueprint):
+                raise TypeError("ViewLimiter applies limits on views only: put the limit on the views")
+            return decorator(view)
+
+        return apply
 
     def _check_request_limit(self, callable_name=None, in_middleware=True) -> None:
         if not in_middleware:  # from a decorated view

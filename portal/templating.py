@@ -92,7 +92,7 @@ def when(moment: datetime | None, zone: str | None = None) -> Markup:
     if not moment:
         return Markup("")
     moment = as_aware(moment)
-    mine, my_zone, now = _viewer()
+    mine, my_zone, now = viewer_clock()
     title = moment.astimezone(my_zone).strftime(TIME_FORMAT)
     if zone and zone != mine:
         title = f"{title} · {moment.astimezone(ZoneInfo(zone)).strftime(TIME_FORMAT)}"
@@ -104,7 +104,7 @@ def when(moment: datetime | None, zone: str | None = None) -> Markup:
     )
 
 
-def _viewer() -> tuple[str | None, ZoneInfo, datetime]:
+def viewer_clock() -> tuple[str | None, ZoneInfo, datetime]:
     """(the viewer's time zone name, its ZoneInfo, now), read once per request: one
     page's times are all relative to the same moment."""
     if has_request_context():

@@ -53,3 +53,12 @@ def test_a_limit_for_every_request_is_refused_at_start_up(database, tmp_path, se
             UPLOAD_DIR=tmp_path / "attachments",
             **{setting: "100 per minute"},
         )
+
+
+def test_a_limit_on_a_whole_blueprint_is_refused():
+    from flask import Blueprint
+
+    from portal.extensions import limiter
+
+    with pytest.raises(TypeError, match="views only"):
+        limiter.limit("100 per minute")(Blueprint("everything", __name__))

@@ -92,9 +92,9 @@ def case_row(case, endpoint: str = "cases.detail") -> Markup:
     template work, 25 times a page. Its key is everything the row shows (the case's
     id, subject, kind, status and last activity), where it links, the viewer's time
     zone and the minute ("5 min ago"): any change to the case makes a new key."""
-    from portal.templating import _viewer
+    from portal.templating import viewer_clock
 
-    zone, _, now = _viewer()
+    zone, _, now = viewer_clock()
     key = (
         request.script_root,
         endpoint,
